@@ -1,0 +1,32 @@
+# Two commands on a fresh machine with Python 3.11: `make demo` and `make test`.
+# uv installs exactly what uv.lock pins into .venv; uv itself is bootstrapped into .uv with pip.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install demo test dev summary clean
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+
+demo: install
+	$(VENV)/bin/medallion demo
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+dev: install
+	$(VENV)/bin/medallion dev
+
+summary: install
+	$(VENV)/bin/medallion summary
+
+clean:
+	rm -rf data sql/target

@@ -1,0 +1,111 @@
+"""`medallion`: generate feeds, run the demo, print what the warehouse holds, start the UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+from medallion_platform.settings import PROJECT_ROOT, SettingsError, get_settings
+
+
+def _dagster_home(data_dir: Path) -> Path:
+    """A persistent Dagster instance under data/, so runs and check results outlive the process."""
+    home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from medallion_platform.generate import GenerateConfig, generate  # noqa: PLC0415
+
+    config = GenerateConfig(scale=args.scale, seed=args.seed, days=args.days,
+                            start_date=date.fromisoformat(args.start_date))
+    files = generate(config, Path(args.out))
+    for f in files:
+        print(f"{f.rows:>12,}  {Path(args.out) / f.key}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    _dagster_home(settings.data_dir)
+    from dagster import DagsterInstance  # noqa: PLC0415
+
+    from medallion_platform.definitions import defs  # noqa: PLC0415
+    from medallion_platform.summary import checks_summary, warehouse_summary  # noqa: PLC0415
+
+    print(f"medallion demo: landing zone {settings.landing.describe()}, warehouse {settings.duckdb_path}")
+    run_config = {"ops": {"raw_files": {"config": {
+        "scale": args.scale, "seed": args.seed, "days": args.days, "start_date": args.start_date}}}}
+    result = defs.resolve_job_def("medallion_job").execute_in_process(
+        run_config=run_config, instance=DagsterInstance.get(), raise_on_error=False)
+    print()
+    print(warehouse_summary(settings.duckdb_path))
+    print()
+    print(checks_summary(result.get_asset_check_evaluations()))
+    print()
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        for event in failures:
+            print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}")
+        return 1
+    print(f"Run {result.run_id} succeeded. Browse it with `make dev` (DAGSTER_HOME={os.environ['DAGSTER_HOME']}).")
+    return 0
+
+
+def cmd_summary(_args: argparse.Namespace) -> int:
+    from medallion_platform.summary import warehouse_summary  # noqa: PLC0415
+
+    print(warehouse_summary(get_settings().duckdb_path))
+    return 0
+
+
+def cmd_dev(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    _dagster_home(settings.data_dir)
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    os.execv(dagster, [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")])
+    return 0
+
+
+def _add_generate_options(parser: argparse.ArgumentParser, scale: float) -> None:
+    parser.add_argument("--scale", type=float, default=scale,
+                        help="1.0 = 5M customers, 100k products, 20M transactions, 20M events")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--days", type=int, default=3, help="one file per source per day")
+    parser.add_argument("--start-date", default="2026-11-20")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medallion", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write the synthetic feeds in the landing layout")
+    _add_generate_options(generate, scale=0.001)
+    generate.add_argument("--out", default=str(PROJECT_ROOT / "data" / "raw"))
+    generate.set_defaults(func=cmd_generate)
+
+    demo = commands.add_parser("demo", help="run medallion_job end to end and print the summary")
+    _add_generate_options(demo, scale=0.002)
+    demo.set_defaults(func=cmd_demo)
+
+    commands.add_parser("summary", help="rows per layer, rejects and quarantine").set_defaults(func=cmd_summary)
+    commands.add_parser("dev", help="the Dagster UI and daemon on these definitions").set_defaults(func=cmd_dev)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (SettingsError, ValueError) as error:
+        print(f"medallion: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

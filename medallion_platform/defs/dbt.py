@@ -1,0 +1,83 @@
+"""Silver and Gold: the dbt project in `sql/`, one Dagster asset per model, dbt tests as asset checks."""
+
+
+from collections.abc import Iterator, Mapping
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from dagster import AssetExecutionContext, AssetKey, Failure, Output
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from medallion_platform.settings import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL, get_settings
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# The dbt installed beside this interpreter, so nothing depends on PATH or an activated venv.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    manifest = Path(project.manifest_path)
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [p for folder in ("models", "macros", "seeds") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
+    sources += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+# Parse only when the SQL changed since the last parse: a fresh clone, or an edit in sql/.
+if _manifest_is_stale(dbt_project):
+    dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+
+class MedallionDbtTranslator(DagsterDbtTranslator):
+    """Keys are `<schema>/<name>` (silver/customers, gold/vw_daily_sales_analysis), so an asset's key
+    is the table it writes; dbt sources map onto the Bronze assets that load them."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props["schema"]
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=MedallionDbtTranslator(),
+    pool=DUCKDB_WRITER_POOL,
+)
+def medallion_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    """dbt build: Silver cleaning and quarantine, then the Gold views, each model followed by its tests.
+    A failing ERROR-severity test stops the models below it; WARN tests only report."""
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    events = list(invocation.stream())
+    yield from _with_row_counts(context, events)
+    if not invocation.is_successful():
+        raise Failure(description=f"dbt build failed: {invocation.get_error()}")
+
+
+def _with_row_counts(context: AssetExecutionContext, events: list) -> Iterator:
+    """Attach `dagster/row_count` to each model's output. Counted after dbt has exited, because
+    DuckDB admits one process at a time to the warehouse file."""
+    keys = context.assets_def.keys_by_output_name
+    outputs = [e for e in events if isinstance(e, Output) and e.output_name in keys]
+    counts: dict[str, int] = {}
+    if outputs:
+        with duckdb.connect(get_settings().duckdb_path, read_only=True) as con:
+            for event in outputs:
+                schema, name = keys[event.output_name].path
+                counts[event.output_name] = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+    for event in events:
+        if isinstance(event, Output) and event.output_name in counts:
+            yield event.with_metadata({**event.metadata, "dagster/row_count": counts[event.output_name]})
+        else:
+            yield event

@@ -1,0 +1,229 @@
+"""The landing zone: where feeds drop files, as a local folder or an S3 bucket, with one key layout.
+
+Keys are `<source>/<YYYY-MM-DD>/<file name>` in both backends. An object's etag is the MD5 of its
+content (what S3 reports for a single-part upload), so the Bronze ledger can recognise a file that is
+delivered again under another key, whichever backend it came through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlparse
+
+import duckdb
+from dagster import ConfigurableResource
+
+from medallion_platform.sources import SOURCES
+
+KEY_PATTERN = re.compile(r"^(?P<source>[a-z_]+)/(?P<day>\d{4}-\d{2}-\d{2})/(?P<file>[^/]+)$")
+
+
+@dataclass(frozen=True)
+class LandedObject:
+    key: str
+    etag: str
+    size: int
+    last_modified: datetime
+
+    @property
+    def source(self) -> str:
+        return self.key.split("/", 1)[0]
+
+
+def parse_key(key: str) -> tuple[str, str, str]:
+    """Split a landing key into (source, day, file name), or say exactly what is wrong with it."""
+    match = KEY_PATTERN.match(key)
+    if not match:
+        raise ValueError(f"landing key {key!r} is not of the form <source>/<YYYY-MM-DD>/<file name>")
+    source = match["source"]
+    if source not in SOURCES:
+        raise ValueError(f"landing key {key!r} names unknown source {source!r}; known: {', '.join(SOURCES)}")
+    return source, match["day"], match["file"]
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def httpfs_extension_directory() -> str:
+    """Where the duckdb-ext-httpfs package keeps the extension: nothing is downloaded at run time."""
+    import duckdb_ext  # noqa: PLC0415  (namespace package shipped by duckdb-ext-httpfs)
+
+    return str(Path(next(iter(duckdb_ext.__path__))) / "extensions")
+
+
+class LandingZone(ConfigurableResource):
+    """Common interface of the two backends; Bronze and the sensors only talk to this."""
+
+    def list_objects(self, prefix: str = "") -> list[LandedObject]:
+        raise NotImplementedError
+
+    def put_file(self, path: Path, key: str) -> LandedObject:
+        raise NotImplementedError
+
+    def read_head(self, key: str, size: int) -> bytes:
+        """The first `size` bytes of an object (enough to read a CSV header)."""
+        raise NotImplementedError
+
+    def duckdb_uri(self, key: str) -> str:
+        """What DuckDB's readers open for this key."""
+        raise NotImplementedError
+
+    def configure_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Let a DuckDB connection read this backend's URIs."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def deliver_tree(self, folder: Path, source: str) -> list[LandedObject]:
+        """Upload every `<source>/<day>/<file>` under `folder` whose content is not already there."""
+        existing = {o.key: o for o in self.list_objects(prefix=f"{source}/")}
+        delivered = []
+        for path in sorted(folder.glob(f"{source}/*/*")):
+            key = path.relative_to(folder).as_posix()
+            if not KEY_PATTERN.match(key):
+                continue
+            parse_key(key)
+            current = existing.get(key)
+            if current is None or current.etag != file_md5(path):
+                delivered.append(self.put_file(path, key))
+        return delivered
+
+
+class LocalLandingZone(LandingZone):
+    """A folder on this machine: the default, needs no account."""
+
+    root: str = "data/landing"
+
+    @property
+    def _root(self) -> Path:
+        return Path(self.root).resolve()
+
+    def list_objects(self, prefix: str = "") -> list[LandedObject]:
+        root = self._root
+        if not root.exists():
+            return []
+        objects = []
+        for path in _walk_files(root):
+            key = path.relative_to(root).as_posix()
+            if not key.startswith(prefix) or path.name.startswith("."):
+                continue
+            stat = path.stat()
+            objects.append(LandedObject(
+                key=key, etag=file_md5(path), size=stat.st_size,
+                last_modified=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
+            ))
+        return sorted(objects, key=lambda o: (o.last_modified, o.key))
+
+    def put_file(self, path: Path, key: str) -> LandedObject:
+        target = self._root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside and rename, so a listing never sees a half-copied file.
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)
+        stat = target.stat()
+        return LandedObject(key, file_md5(target), stat.st_size,
+                            datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc))
+
+    def read_head(self, key: str, size: int) -> bytes:
+        with open(self._root / key, "rb") as handle:
+            return handle.read(size)
+
+    def duckdb_uri(self, key: str) -> str:
+        return str(self._root / key)
+
+    def describe(self) -> str:
+        return f"local folder {self._root}"
+
+
+class S3LandingZone(LandingZone):
+    """An S3 bucket (or any S3-protocol server, given `endpoint_url`)."""
+
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region_name: str = "us-east-1"
+    max_attempts: int = 8
+
+    def _client(self):
+        import boto3  # noqa: PLC0415
+        from botocore.config import Config  # noqa: PLC0415
+
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint_url, region_name=self.region_name,
+            config=Config(retries={"max_attempts": self.max_attempts, "mode": "adaptive"}),
+        )
+
+    def _full_key(self, key: str) -> str:
+        return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
+
+    def _relative_key(self, full_key: str) -> str:
+        base = self.prefix.strip("/")
+        return full_key[len(base) + 1:] if base else full_key
+
+    def list_objects(self, prefix: str = "") -> list[LandedObject]:
+        paginator = self._client().get_paginator("list_objects_v2")
+        objects = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_key(prefix)):
+            for item in page.get("Contents", []):
+                objects.append(LandedObject(
+                    key=self._relative_key(item["Key"]), etag=item["ETag"].strip('"'),
+                    size=item["Size"], last_modified=item["LastModified"],
+                ))
+        return sorted(objects, key=lambda o: (o.last_modified, o.key))
+
+    def put_file(self, path: Path, key: str) -> LandedObject:
+        client = self._client()
+        with open(path, "rb") as body:  # a single PUT keeps the ETag equal to the content's MD5
+            client.put_object(Bucket=self.bucket, Key=self._full_key(key), Body=body)
+        head = client.head_object(Bucket=self.bucket, Key=self._full_key(key))
+        return LandedObject(key, head["ETag"].strip('"'), head["ContentLength"], head["LastModified"])
+
+    def read_head(self, key: str, size: int) -> bytes:
+        response = self._client().get_object(Bucket=self.bucket, Key=self._full_key(key), Range=f"bytes=0-{size - 1}")
+        return response["Body"].read()
+
+    def duckdb_uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._full_key(key)}"
+
+    def configure_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
+        import boto3  # noqa: PLC0415
+
+        con.execute(f"SET extension_directory = '{httpfs_extension_directory()}'")
+        con.execute("LOAD httpfs")
+        credentials = boto3.session.Session().get_credentials()
+        options = {"TYPE": "s3", "REGION": self.region_name}
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+            options["KEY_ID"] = frozen.access_key
+            options["SECRET"] = frozen.secret_key
+            if frozen.token:
+                options["SESSION_TOKEN"] = frozen.token
+        if self.endpoint_url:
+            endpoint = urlparse(self.endpoint_url)
+            options.update(ENDPOINT=endpoint.netloc, URL_STYLE="path",
+                           USE_SSL="true" if endpoint.scheme == "https" else "false")
+        body = ", ".join(f"{k} {v}" if k in ("TYPE", "USE_SSL") else f"{k} '{v}'" for k, v in options.items())
+        con.execute(f"CREATE OR REPLACE SECRET medallion_landing ({body})")
+
+    def describe(self) -> str:
+        where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        return f"s3://{self.bucket}/{self.prefix.strip('/')}{where}"
+
+
+def _walk_files(root: Path) -> Iterator[Path]:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            yield Path(dirpath) / name

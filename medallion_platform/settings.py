@@ -1,0 +1,84 @@
+"""The one place that reads the environment: which landing zone, which warehouse, which files.
+
+Every setting is an environment variable with a default that works on a laptop. A missing or
+malformed value stops start-up with a message naming the variable, not a stack trace later on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from medallion_platform.landing import LandingZone, LocalLandingZone, S3LandingZone
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "sql"
+
+WAREHOUSES = ("duckdb",)
+
+# DuckDB allows one writer process per file: every asset that writes the warehouse takes this pool,
+# and dagster.yaml limits every pool to one step at a time.
+DUCKDB_WRITER_POOL = "duckdb_writer"
+LANDING_BACKENDS = ("local", "s3")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: str
+    data_dir: Path
+    duckdb_path: Path
+    landing: LandingZone
+
+    @property
+    def raw_dir(self) -> Path:
+        """Where the demo generator writes the files that the landing assets deliver."""
+        return self.data_dir / "raw"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+
+def _path(variable: str, default: Path) -> Path:
+    value = os.environ.get(variable, "").strip()
+    path = Path(value) if value else default
+    return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+def _choice(variable: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(variable, default).strip().lower() or default
+    if value not in allowed:
+        raise SettingsError(f"{variable}={value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _landing(data_dir: Path) -> LandingZone:
+    backend = _choice("MEDALLION_LANDING", "local", LANDING_BACKENDS)
+    if backend == "local":
+        return LocalLandingZone(root=str(_path("MEDALLION_LANDING_DIR", data_dir / "landing")))
+    bucket = os.environ.get("MEDALLION_S3_BUCKET", "").strip()
+    if not bucket:
+        raise SettingsError("MEDALLION_LANDING=s3 needs MEDALLION_S3_BUCKET (the landing bucket's name)")
+    endpoint = os.environ.get("MEDALLION_S3_ENDPOINT_URL", "").strip() or None
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise SettingsError(f"MEDALLION_S3_ENDPOINT_URL={endpoint!r} must start with http:// or https://")
+    return S3LandingZone(
+        bucket=bucket,
+        prefix=os.environ.get("MEDALLION_S3_PREFIX", "").strip(),
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
+    )
+
+
+def get_settings() -> Settings:
+    data_dir = _path("MEDALLION_DATA_DIR", PROJECT_ROOT / "data")
+    warehouse = _choice("MEDALLION_WAREHOUSE", "duckdb", WAREHOUSES)
+    duckdb_path = _path("MEDALLION_DUCKDB_PATH", data_dir / "warehouse.duckdb")
+    # dbt reads the same file through sql/profiles.yml; export the resolved path for it.
+    os.environ["MEDALLION_DUCKDB_PATH"] = str(duckdb_path)
+    return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=_landing(data_dir))

@@ -1,0 +1,69 @@
+{{ config(materialized='view') }}
+{#- Every Bronze customer row, cleaned, with its fate: valid, superseded or quarantined.
+    The Silver table and its quarantine are both cut from here, so they cannot disagree. -#}
+
+with bronze as (
+    select * from {{ source('bronze', 'customers') }}
+),
+
+country_aliases as (
+    select * from {{ ref('country_aliases') }}
+),
+
+cleaned as (
+    select
+        nullif(trim(bronze.customer_id), '') as customer_id,
+        nullif({{ title_case('bronze.name') }}, '') as name,
+        nullif(lower(trim(bronze.email)), '') as email_given,
+        coalesce(
+            country_aliases.country,
+            case
+                when upper(trim(bronze.country)) in ('', 'UNKNOWN', 'N/A', 'NONE') then null
+                else {{ title_case('bronze.country') }}
+            end
+        ) as country,
+        case
+            when upper(trim(bronze.customer_type)) in ('REGULAR', 'REG', 'R') then 'Regular'
+            when upper(trim(bronze.customer_type)) in ('PREMIUM', 'PREM', 'P') then 'Premium'
+            when upper(trim(bronze.customer_type)) = 'VIP' then 'VIP'
+            else 'Unknown'
+        end as customer_type,
+        case
+            when try_cast(bronze.registration_date as date) <= current_date
+                then try_cast(bronze.registration_date as date)
+        end as registration_date,
+        case when bronze.age between 18 and 120 then bronze.age end as age,
+        case
+            when upper(trim(bronze.gender)) in ('M', 'MALE') then 'Male'
+            when upper(trim(bronze.gender)) in ('F', 'FEMALE') then 'Female'
+            else 'Other'
+        end as gender,
+        case when bronze.total_purchases < 0 then 0 else bronze.total_purchases end as total_purchases,
+        bronze._source_file,
+        bronze._row_number,
+        bronze._load_id,
+        bronze._ingested_at
+    from bronze
+    left join country_aliases
+        on upper(trim(bronze.country)) = country_aliases.alias
+)
+
+select
+    customer_id,
+    name,
+    case when {{ matches_email('email_given') }} then email_given end as email,
+    coalesce({{ matches_email('email_given') }}, false) as has_valid_email,
+    email_given,
+    country,
+    customer_type,
+    registration_date,
+    age,
+    gender,
+    total_purchases,
+    {{ row_status('customer_id', "case when customer_id is null then 'missing customer_id' end") }} as _status,
+    case when customer_id is null then 'missing customer_id' end as _quarantine_reason,
+    _source_file,
+    _row_number,
+    _load_id,
+    _ingested_at
+from cleaned
