@@ -11,9 +11,7 @@ from medallion_platform.defs.bronze import bronze_assets
 from medallion_platform.defs.dbt import dbt_resource, medallion_dbt_models
 from medallion_platform.defs.landing import build_landing_assets
 from medallion_platform.defs.raw import build_raw_assets
-from medallion_platform.settings import get_settings
-
-settings = get_settings()
+from medallion_platform.settings import Settings, get_settings
 
 # The main job: generated files all the way to Gold.
 medallion_job = define_asset_job(
@@ -21,20 +19,25 @@ medallion_job = define_asset_job(
     description="Generate the demo feeds, land them, load Bronze, build Silver and Gold with their checks.",
 )
 
-defs = Definitions(
-    assets=[
-        *build_raw_assets(settings.raw_dir),
-        *build_landing_assets(settings.raw_dir),
-        *bronze_assets,
-        medallion_dbt_models,
-    ],
-    jobs=[medallion_job],
-    resources={
-        "landing": settings.landing,
-        "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
-        "dbt": dbt_resource(),
-    },
-    # One process per run: steps share the DuckDB file, and per-step process start-up (~4 s of
-    # imports each) would cost more than the steps themselves at demo scale.
-    executor=in_process_executor,
-)
+
+def build_definitions(settings: Settings) -> Definitions:
+    return Definitions(
+        assets=[
+            *build_raw_assets(settings.raw_dir),
+            *build_landing_assets(settings.raw_dir),
+            *bronze_assets,
+            medallion_dbt_models,
+        ],
+        jobs=[medallion_job],
+        resources={
+            "landing": settings.landing,
+            "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
+            "dbt": dbt_resource(),
+        },
+        # One process per run: steps share the DuckDB file, and per-step process start-up (~4 s of
+        # imports each) would cost more than the steps themselves at demo scale.
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions(get_settings())

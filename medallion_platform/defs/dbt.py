@@ -1,16 +1,15 @@
 """Silver and Gold: the dbt project in `sql/`, one Dagster asset per model, dbt tests as asset checks."""
 
-
-from collections.abc import Iterator, Mapping
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from dagster import AssetExecutionContext, AssetKey, Failure, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_duckdb import DuckDBResource
 
-from medallion_platform.settings import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL, get_settings
+from medallion_platform.settings import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # The dbt installed beside this interpreter, so nothing depends on PATH or an activated venv.
@@ -55,24 +54,24 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=MedallionDbtTranslator(),
     pool=DUCKDB_WRITER_POOL,
 )
-def medallion_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+def medallion_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
     """dbt build: Silver cleaning and quarantine, then the Gold views, each model followed by its tests.
     A failing ERROR-severity test stops the models below it; WARN tests only report."""
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
     events = list(invocation.stream())
-    yield from _with_row_counts(context, events)
+    yield from _with_row_counts(context, events, duckdb)
     if not invocation.is_successful():
         raise Failure(description=f"dbt build failed: {invocation.get_error()}")
 
 
-def _with_row_counts(context: AssetExecutionContext, events: list) -> Iterator:
+def _with_row_counts(context: AssetExecutionContext, events: list, warehouse: DuckDBResource) -> Iterator:
     """Attach `dagster/row_count` to each model's output. Counted after dbt has exited, because
     DuckDB admits one process at a time to the warehouse file."""
     keys = context.assets_def.keys_by_output_name
     outputs = [e for e in events if isinstance(e, Output) and e.output_name in keys]
     counts: dict[str, int] = {}
     if outputs:
-        with duckdb.connect(get_settings().duckdb_path, read_only=True) as con:
+        with warehouse.get_connection() as con:
             for event in outputs:
                 schema, name = keys[event.output_name].path
                 counts[event.output_name] = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]

@@ -75,3 +75,24 @@
         else 'valid'
     end
 {%- endmacro %}
+
+{#- numerator / denominator rounded half away from zero to cents, exactly. Snowflake divides decimals
+    exactly; DuckDB divides them as DOUBLE, which rounds some ties down, so it uses integer arithmetic. -#}
+{% macro money_ratio(numerator, denominator) -%}
+    {{ return(adapter.dispatch('money_ratio', 'medallion')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__money_ratio(numerator, denominator) -%}
+    round(({{ numerator }}) / nullif({{ denominator }}, 0), 2)
+{%- endmacro %}
+
+{% macro duckdb__money_ratio(numerator, denominator) -%}
+    case when ({{ denominator }}) <> 0 then
+        cast(
+            sign({{ numerator }}) * sign({{ denominator }})
+            * ((cast(abs({{ numerator }}) * 100 as hugeint) * 2 + abs({{ denominator }}))
+               // (2 * abs({{ denominator }})))
+            as decimal(38, 0)
+        ) * 0.01
+    end
+{%- endmacro %}

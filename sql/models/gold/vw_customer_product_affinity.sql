@@ -9,7 +9,7 @@ select
     count(distinct transaction_id) as purchase_count,
     sum(quantity) as total_quantity,
     sum(total_amount) as total_spent,
-    round(avg(total_amount), 2) as avg_purchase_amount,
+    {{ money_ratio('sum(total_amount)', 'count(total_amount)') }} as avg_purchase_amount,
     {{ dbt.datediff('min(transaction_date)', 'max(transaction_date)', 'day') }} as days_between_first_last_purchase
 from {{ ref('sales_enriched') }}
 group by

@@ -1,0 +1,184 @@
+"""The Bronze loader: exactly once, nothing lost, clear errors, on real files in a landing folder."""
+
+import json
+
+import duckdb
+import pytest
+
+from medallion_platform.bronze.loader import load_source
+from medallion_platform.landing import LocalLandingZone, parse_key
+from medallion_platform.sources import SOURCES
+
+CUSTOMER_HEADER = "customer_id,name,email,country,customer_type,registration_date,age,gender,total_purchases"
+
+
+@pytest.fixture
+def landing(tmp_path) -> LocalLandingZone:
+    return LocalLandingZone(root=str(tmp_path / "landing"))
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+def drop(landing: LocalLandingZone, key: str, text: str) -> None:
+    path = landing._root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def count(con, sql: str, *params) -> int:
+    return con.execute(sql, list(params)).fetchone()[0]
+
+
+def test_each_file_loads_once_however_often_it_is_seen(landing, con):
+    drop(landing, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
+    first = load_source(con, landing, SOURCES["customers"])
+    second = load_source(con, landing, SOURCES["customers"])
+    assert [f.status for f in first.files] == ["loaded"]
+    assert [f.status for f in second.files] == ["already_loaded"]
+    assert count(con, "SELECT count(*) FROM bronze.customers") == 1
+    assert count(con, "SELECT count(*) FROM bronze.load_ledger") == 1
+
+
+def test_same_content_under_a_new_key_is_recognised_as_a_duplicate(landing, con):
+    body = f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n"
+    drop(landing, "customers/2026-11-20/a.csv", body)
+    load_source(con, landing, SOURCES["customers"])
+    drop(landing, "customers/2026-11-21/a_resent.csv", body)
+    report = load_source(con, landing, SOURCES["customers"])
+    assert [(f.key, f.status) for f in report.files if f.status != "already_loaded"] == [
+        ("customers/2026-11-21/a_resent.csv", "duplicate")]
+    assert count(con, "SELECT count(*) FROM bronze.customers") == 1
+    assert con.execute("SELECT duplicate_of FROM bronze.load_ledger WHERE status = 'duplicate'").fetchone()[0] == \
+        "customers/2026-11-20/a.csv"
+
+
+def test_overwritten_object_with_new_content_is_a_new_version(landing, con):
+    drop(landing, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
+    load_source(con, landing, SOURCES["customers"])
+    drop(landing, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,31,F,4\n")
+    load_source(con, landing, SOURCES["customers"])
+    ages = con.execute("SELECT age FROM bronze.customers ORDER BY _load_id").fetchall()
+    assert ages == [(30,), (31,)]
+
+
+def test_bad_rows_go_to_rejects_with_reasons_and_counts_reconcile(landing, con):
+    rows = [
+        "C1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3",
+        "C2,Bob,b@x.com,USA,Reg,2024-01-01,thirty,M,1",      # age does not type
+        "C3,Doe, Jane,j@x.com,USA,P,2024-01-01,40,F,2",      # unquoted comma: one field too many
+        "C4,Cut Short",                                      # too few fields
+        'C5,"Eve, Q.",e@x.com,UK,vip,2023-05-05,,F,-1',      # quoted comma, empty age: fine
+        "C6,Fay,f@x.com,DE,R,2023-05-05,50,F,many",          # total_purchases does not type
+    ]
+    drop(landing, "customers/2026-11-20/mixed.csv", CUSTOMER_HEADER + "\n" + "\n".join(rows) + "\n")
+    report = load_source(con, landing, SOURCES["customers"])
+    assert (report.rows_loaded, report.rows_rejected) == (2, 4)
+    assert report.rows_loaded + report.rows_rejected == len(rows)
+    loaded = con.execute("SELECT customer_id, name, age, _row_number FROM bronze.customers ORDER BY 1").fetchall()
+    # _row_number counts the records the CSV parser could split (C1, C2, C5, C6); broken lines keep their line
+    assert loaded == [("C1", "Ann", 30, 1), ("C5", "Eve, Q.", None, 3)]
+    assert con.execute("SELECT row_number FROM bronze.rejects WHERE raw_record LIKE 'C3%'").fetchone()[0] == 4
+    rejects = dict(con.execute("SELECT split_part(raw_record, ',', 1), reason FROM bronze.rejects").fetchall())
+    assert rejects['{"customer_id":"C2"'] == "age is not INTEGER (thirty)"
+    assert rejects['{"customer_id":"C6"'] == "total_purchases is not INTEGER (many)"
+    assert rejects["C3"].startswith("unparseable CSV line: TOO MANY COLUMNS")
+    assert rejects["C4"].startswith("unparseable CSV line: MISSING COLUMNS")
+    ledger = con.execute("SELECT rows_loaded, rows_rejected, status FROM bronze.load_ledger").fetchone()
+    assert ledger == (2, 4, "loaded")
+
+
+def test_a_file_missing_a_column_rejects_every_row_with_the_reason(landing, con):
+    drop(landing, "customers/2026-11-20/old_layout.csv", "customer_id,name,email\nC1,Ann,a@x.com\nC2,Bob,b@x.com\n")
+    report = load_source(con, landing, SOURCES["customers"])
+    assert (report.rows_loaded, report.rows_rejected) == (0, 2)
+    reasons = {r[0] for r in con.execute("SELECT reason FROM bronze.rejects").fetchall()}
+    assert reasons == {"file lacks column(s) country, customer_type, registration_date, age, gender, total_purchases"}
+
+
+def test_json_records_type_and_reject_individually(landing, con):
+    products = [
+        {"product_id": "P1", "name": "A", "category": "Books", "brand": "X", "price": 10.5,
+         "stock_quantity": 3, "rating": 4.5, "is_active": True},
+        {"product_id": "P2", "name": "B", "category": "Books", "brand": "X", "price": "12,99",
+         "stock_quantity": "12", "rating": 4.0, "is_active": True},
+        {"product_id": "P3", "name": "C", "category": "Toys", "brand": "Y", "price": 5,
+         "stock_quantity": "N/A", "rating": 3.0, "is_active": False, "colour": "red"},
+        ["not", "an", "object"],
+    ]
+    drop(landing, "products/2026-11-20/p.json", json.dumps(products))
+    report = load_source(con, landing, SOURCES["products"])
+    assert (report.rows_loaded, report.rows_rejected) == (2, 2)
+    assert report.files[0].detail == "unexpected columns: colour"
+    assert con.execute("SELECT product_id, price, stock_quantity FROM bronze.products ORDER BY 1").fetchall() == [
+        ("P1", pytest.approx(10.5), "3"), ("P3", pytest.approx(5), "N/A")]
+    assert {r[0] for r in con.execute("SELECT reason FROM bronze.rejects").fetchall()} == {
+        "price is not DECIMAL(12,2) (12,99)", "record is not a JSON object"}
+
+
+def test_json_lines_reject_a_broken_line_and_keep_the_rest_with_payload(landing, con):
+    good = {"event_id": "E1", "event_type": "page_view", "event_timestamp": "2026-11-20T10:00:00Z",
+            "customer_id": None, "session_id": "S1", "device": {"type": "mobile"}}
+    drop(landing, "events/2026-11-20/e.jsonl", json.dumps(good) + '\n{"event_id": "E2", "device": {\n\n'
+         + json.dumps({**good, "event_id": "E3"}) + "\n")
+    report = load_source(con, landing, SOURCES["events"])
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+    assert con.execute("SELECT event_id, _row_number, payload->>'$.device.type' FROM bronze.events ORDER BY 1").fetchall() == [
+        ("E1", 1, "mobile"), ("E3", 4, "mobile")]
+    assert con.execute("SELECT row_number, reason FROM bronze.rejects").fetchall() == [(2, "line is not a JSON object")]
+
+
+def test_unreadable_file_is_recorded_failed_with_its_name_and_others_still_load(landing, con):
+    drop(landing, "products/2026-11-20/broken.json", '[{"product_id": "P1", ')
+    drop(landing, "products/2026-11-21/fine.json", json.dumps([{"product_id": "P9", "price": 1}]))
+    report = load_source(con, landing, SOURCES["products"])
+    statuses = {f.key: f.status for f in report.files}
+    assert statuses == {"products/2026-11-20/broken.json": "failed", "products/2026-11-21/fine.json": "loaded"}
+    assert report.failures[0].detail.startswith("products/2026-11-20/broken.json: ")
+    assert count(con, "SELECT count(*) FROM bronze.products") == 1
+    assert count(con, "SELECT count(*) FROM bronze.load_ledger WHERE status = 'failed' AND error IS NOT NULL") == 1
+
+
+def test_a_failed_file_leaves_no_partial_rows(landing, con, monkeypatch):
+    drop(landing, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
+    import medallion_platform.bronze.loader as loader
+
+    monkeypatch.setattr(loader, "_record", _fail_on_loaded(loader._record))
+    report = load_source(con, landing, SOURCES["customers"])
+    assert report.files[0].status == "failed"
+    assert count(con, "SELECT count(*) FROM bronze.customers") == 0
+    assert count(con, "SELECT count(*) FROM bronze.rejects") == 0
+
+
+def _fail_on_loaded(record):
+    def wrapper(con, load_id, source, obj, status, *args, **kwargs):
+        if status == "loaded":  # the rows are inserted by now; the ledger write fails
+            raise duckdb.IOException("disk went away")
+        return record(con, load_id, source, obj, status, *args, **kwargs)
+    return wrapper
+
+
+def test_parquet_rows_keep_their_physical_row_number(landing, con, tmp_path):
+    path = landing._root / "transactions/2026-11-20/t.parquet"
+    path.parent.mkdir(parents=True)
+    duckdb.connect().execute(
+        "COPY (SELECT 'TRX' || i AS transaction_id, 'C1' AS customer_id, 'P1' AS product_id, 1 AS quantity,"
+        " 9.99 AS total_amount, '2026-11-20' AS transaction_date, 'Cash' AS payment_method,"
+        f" 'Online' AS store_type FROM range(5) t(i)) TO '{path}' (FORMAT PARQUET)")
+    load_source(con, landing, SOURCES["transactions"])
+    assert con.execute("SELECT transaction_id, _row_number FROM bronze.transactions ORDER BY 2").fetchall() == [
+        (f"TRX{i}", i + 1) for i in range(5)]
+
+
+@pytest.mark.parametrize("key, message", [
+    ("customers/a.csv", "not of the form"),
+    ("customers/2026-11-20/x/a.csv", "not of the form"),
+    ("orders/2026-11-20/a.csv", "unknown source 'orders'"),
+])
+def test_bad_landing_keys_are_named(key, message):
+    with pytest.raises(ValueError, match=message):
+        parse_key(key)

@@ -1,0 +1,91 @@
+"""The real asset graph, as loaded by `dagster dev` and the CLI: its shape is pinned here on purpose."""
+
+import pytest
+from dagster import AssetKey
+
+from medallion_platform.definitions import build_definitions, defs
+from medallion_platform.settings import DUCKDB_WRITER_POOL, SettingsError, get_settings
+
+SOURCES = ("customers", "events", "products", "transactions")
+SILVER = ("country_aliases", "customers", "customers_classified", "customers_quarantine", "products",
+          "products_classified", "products_quarantine", "transactions", "transactions_classified",
+          "transactions_quarantine")
+GOLD = ("sales_enriched", "vw_customer_product_affinity", "vw_daily_sales_analysis")
+
+
+def _graph():
+    return defs.resolve_asset_graph()
+
+
+def test_asset_keys_and_groups_snapshot():
+    groups = {}
+    for key in _graph().get_all_asset_keys():
+        groups.setdefault(_graph().get(key).group_name, set()).add(key.to_user_string())
+    assert groups == {
+        "raw": {f"raw/{s}" for s in SOURCES},
+        "landing": {f"landing/{s}" for s in SOURCES},
+        "bronze": {f"bronze/{s}" for s in SOURCES},
+        "silver": {f"silver/{m}" for m in SILVER},
+        "gold": {f"gold/{m}" for m in GOLD},
+    }
+
+
+def test_lineage_runs_from_generated_files_to_gold():
+    graph = _graph()
+
+    def parents(key: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(AssetKey.from_user_string(key)).parent_keys}
+
+    assert parents("landing/transactions") == {"raw/transactions"}
+    assert parents("bronze/transactions") == {"landing/transactions"}
+    assert parents("silver/transactions_classified") == {"bronze/transactions"}
+    assert parents("silver/transactions") == {"silver/transactions_classified", "silver/customers", "silver/products"}
+    assert parents("gold/vw_daily_sales_analysis") == {"gold/sales_enriched"}
+    assert parents("gold/sales_enriched") == {"silver/transactions", "silver/products", "silver/customers"}
+
+
+def test_every_asset_is_described_and_every_warehouse_writer_shares_the_pool():
+    for key in _graph().get_all_asset_keys():
+        node = _graph().get(key)
+        assert node.description, key
+    for assets_def in defs.assets:
+        writes_warehouse = any(k.path[0] in ("bronze", "silver", "gold") for k in assets_def.keys)
+        pools = {op.pool for op in assets_def.node_def.iterate_op_defs()}
+        assert pools == ({DUCKDB_WRITER_POOL} if writes_warehouse else {None}), assets_def.keys
+
+
+def test_dbt_tests_are_asset_checks():
+    checks = {(k.asset_key.to_user_string(), k.name) for k in _graph().asset_check_keys}
+    assert ("silver/customers", "unique_customers_customer_id") in checks
+    assert ("silver/transactions", "not_null_transactions_transaction_date") in checks
+    assert len(checks) >= 20
+
+
+def test_medallion_job_selects_every_asset():
+    job = defs.resolve_job_def("medallion_job")
+    assert set(job.asset_layer.selected_asset_keys) == set(_graph().get_all_asset_keys())
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"MEDALLION_WAREHOUSE": "oracle"}, "MEDALLION_WAREHOUSE='oracle' is not one of"),
+    ({"MEDALLION_LANDING": "ftp"}, "MEDALLION_LANDING='ftp' is not one of: local, s3"),
+    ({"MEDALLION_LANDING": "s3"}, "MEDALLION_LANDING=s3 needs MEDALLION_S3_BUCKET"),
+    ({"MEDALLION_LANDING": "s3", "MEDALLION_S3_BUCKET": "b", "MEDALLION_S3_ENDPOINT_URL": "localhost:9000"},
+     "MEDALLION_S3_ENDPOINT_URL='localhost:9000' must start with http"),
+])
+def test_bad_settings_stop_with_the_variable_named(clean_env, variables, message):
+    for name, value in variables.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+        get_settings()
+
+
+def test_s3_settings_build_an_s3_landing_zone(clean_env, tmp_path):
+    clean_env.setenv("MEDALLION_DATA_DIR", str(tmp_path))
+    clean_env.setenv("MEDALLION_LANDING", "s3")
+    clean_env.setenv("MEDALLION_S3_BUCKET", "acme-landing")
+    clean_env.setenv("MEDALLION_S3_PREFIX", "feeds")
+    settings = get_settings()
+    assert settings.landing.describe() == "s3://acme-landing/feeds"
+    assert settings.duckdb_path == tmp_path / "warehouse.duckdb"
+    assert build_definitions(settings).resolve_job_def("medallion_job") is not None
