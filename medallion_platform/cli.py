@@ -42,8 +42,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from medallion_platform.summary import checks_summary, warehouse_summary  # noqa: PLC0415
 
     print(f"medallion demo: landing zone {settings.landing.describe()}, warehouse {settings.duckdb_path}")
-    run_config = {"ops": {"raw_files": {"config": {
-        "scale": args.scale, "seed": args.seed, "days": args.days, "start_date": args.start_date}}}}
+    print("running medallion_job: raw -> landing -> bronze -> silver -> gold (step logs: `make dev`) ...")
+    run_config = {
+        "ops": {"raw_files": {"config": {
+            "scale": args.scale, "seed": args.seed, "days": args.days, "start_date": args.start_date}}},
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
     result = defs.resolve_job_def("medallion_job").execute_in_process(
         run_config=run_config, instance=DagsterInstance.get(), raise_on_error=False)
     print()
