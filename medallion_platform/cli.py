@@ -39,7 +39,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
-    from medallion_platform.summary import checks_summary, warehouse_summary  # noqa: PLC0415
+    from medallion_platform.summary import warehouse_summary  # noqa: PLC0415
 
     print(f"medallion demo: landing zone {settings.landing.describe()}, warehouse {settings.duckdb_path}")
     print("running medallion_job: raw -> landing -> bronze -> silver -> gold (step logs: `make dev`) ...")
@@ -48,20 +48,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "scale": args.scale, "seed": args.seed, "days": args.days, "start_date": args.start_date}}},
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
+    instance = DagsterInstance.get()
     result = defs.resolve_job_def("medallion_job").execute_in_process(
-        run_config=run_config, instance=DagsterInstance.get(), raise_on_error=False)
+        run_config=run_config, instance=instance, raise_on_error=False)
     print()
     print(warehouse_summary(settings.duckdb_path))
     print()
-    print(checks_summary(result.get_asset_check_evaluations()))
-    print()
+    report_status = _print_report(instance, defs, settings)
     if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        for event in failures:
-            print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}")
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}")
         return 1
     print(f"Run {result.run_id} succeeded. Browse it with `make dev` (DAGSTER_HOME={os.environ['DAGSTER_HOME']}).")
-    return 0
+    return report_status
+
+
+def cmd_report(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    _dagster_home(settings.data_dir)
+    from dagster import DagsterInstance  # noqa: PLC0415
+
+    from medallion_platform.definitions import defs  # noqa: PLC0415
+
+    return _print_report(DagsterInstance.get(), defs, settings)
+
+
+def _print_report(instance, defs, settings) -> int:
+    """Print the check report, write it as Markdown and HTML; 1 when an ERROR check failed."""
+    from medallion_platform.report import latest_check_results, render_text, write_report  # noqa: PLC0415
+
+    lines = latest_check_results(instance, defs)
+    print(render_text(lines))
+    markdown, page = write_report(lines, settings.reports_dir)
+    print(f"\nwritten: {markdown}, {page}")
+    return 1 if any(line.blocks for line in lines) else 0
 
 
 def cmd_summary(_args: argparse.Namespace) -> int:
@@ -101,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=cmd_demo)
 
     commands.add_parser("summary", help="rows per layer, rejects and quarantine").set_defaults(func=cmd_summary)
+    commands.add_parser("report", help="latest result of every asset check; exit 1 if an ERROR check failed"
+                        ).set_defaults(func=cmd_report)
     commands.add_parser("dev", help="the Dagster UI and daemon on these definitions").set_defaults(func=cmd_dev)
 
     args = parser.parse_args(argv)

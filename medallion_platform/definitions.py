@@ -7,8 +7,9 @@ raw (generated feeds) -> landing (objects in the landing zone) -> bronze (DuckDB
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_duckdb import DuckDBResource
 
-from medallion_platform.defs.bronze import bronze_assets
-from medallion_platform.defs.dbt import dbt_resource, medallion_dbt_models
+from medallion_platform.defs.bronze import bronze_assets, bronze_column_schema_checks
+from medallion_platform.defs.checks import quality_checks
+from medallion_platform.defs.dbt import dbt_resource, gold_dbt_models, silver_dbt_models
 from medallion_platform.defs.landing import build_landing_assets
 from medallion_platform.defs.raw import build_raw_assets
 from medallion_platform.settings import Settings, get_settings
@@ -26,8 +27,10 @@ def build_definitions(settings: Settings) -> Definitions:
             *build_raw_assets(settings.raw_dir),
             *build_landing_assets(settings.raw_dir),
             *bronze_assets,
-            medallion_dbt_models,
+            silver_dbt_models,
+            gold_dbt_models,
         ],
+        asset_checks=[*bronze_column_schema_checks, *quality_checks],
         jobs=[medallion_job],
         resources={
             "landing": settings.landing,

@@ -19,7 +19,8 @@ def warehouse_summary(duckdb_path: Path) -> str:
     if not duckdb_path.exists():
         return f"No warehouse at {duckdb_path} yet: run `make demo` first."
     lines: list[str] = []
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+    # Not read_only: a connection this process still holds (e.g. after a failed step) must match it.
+    with duckdb.connect(str(duckdb_path)) as con:
         schemas = {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
         lines.append("Rows per layer")
         for layer in LAYERS:
@@ -60,17 +61,4 @@ def warehouse_summary(duckdb_path: Path) -> str:
                 ).fetchall():
                     label = reason if status == "quarantined" else "(superseded duplicate)"
                     lines.append(f"  {entity:<14} {label:<58} {n:>8,}")
-    return "\n".join(lines)
-
-
-def checks_summary(evaluations) -> str:
-    """One line per failed check, and the totals, from a run's asset check evaluations."""
-    passed = [e for e in evaluations if e.passed]
-    failed = [e for e in evaluations if not e.passed]
-    warned = [e for e in failed if e.severity.value == "WARN"]
-    errors = [e for e in failed if e.severity.value != "WARN"]
-    lines = [f"Asset checks: {len(passed)} passed, {len(warned)} failed with severity WARN, "
-             f"{len(errors)} failed with severity ERROR"]
-    for e in sorted(failed, key=lambda e: (e.severity.value, e.asset_key.to_user_string(), e.check_name)):
-        lines.append(f"  {e.severity.value:<5} {e.asset_key.to_user_string()}: {e.check_name}")
     return "\n".join(lines)

@@ -98,6 +98,8 @@ def test_a_file_missing_a_column_rejects_every_row_with_the_reason(landing, con)
     assert (report.rows_loaded, report.rows_rejected) == (0, 2)
     reasons = {r[0] for r in con.execute("SELECT reason FROM bronze.rejects").fetchall()}
     assert reasons == {"file lacks column(s) country, customer_type, registration_date, age, gender, total_purchases"}
+    assert con.execute("SELECT missing_columns FROM bronze.load_ledger").fetchone()[0] == [
+        "country", "customer_type", "registration_date", "age", "gender", "total_purchases"]
 
 
 def test_json_records_type_and_reject_individually(landing, con):
@@ -114,6 +116,7 @@ def test_json_records_type_and_reject_individually(landing, con):
     report = load_source(con, landing, SOURCES["products"])
     assert (report.rows_loaded, report.rows_rejected) == (2, 2)
     assert report.files[0].detail == "unexpected columns: colour"
+    assert con.execute("SELECT unexpected_columns, missing_columns FROM bronze.load_ledger").fetchone() == (["colour"], None)
     assert con.execute("SELECT product_id, price, stock_quantity FROM bronze.products ORDER BY 1").fetchall() == [
         ("P1", pytest.approx(10.5), "3"), ("P3", pytest.approx(5), "N/A")]
     assert {r[0] for r in con.execute("SELECT reason FROM bronze.rejects").fetchall()} == {

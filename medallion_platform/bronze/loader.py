@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS bronze.load_ledger (
     rows_rejected BIGINT NOT NULL,
     duplicate_of VARCHAR,             -- for status duplicate: the key whose content this repeats
     unexpected_columns VARCHAR[],     -- columns the file has that the registry does not know
+    missing_columns VARCHAR[],        -- registry columns the file does not have
     error VARCHAR,                    -- for status failed: why the file could not be read
     loaded_at TIMESTAMPTZ NOT NULL
 );
@@ -53,6 +54,25 @@ LINEAGE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class FileColumns:
+    """How a file's columns differ from the registry's: the input of the schema-change check."""
+
+    unexpected: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    @classmethod
+    def compare(cls, source: Source, present: list[str]) -> "FileColumns":
+        known = set(source.column_names) | set(source.payload_keys)
+        return cls(unexpected=tuple(sorted(c for c in present if c not in known)),
+                   missing=tuple(c for c in source.column_names if c not in present))
+
+    def __str__(self) -> str:
+        parts = [f"unexpected columns: {', '.join(self.unexpected)}"] if self.unexpected else []
+        parts += [f"missing columns: {', '.join(self.missing)}"] if self.missing else []
+        return "; ".join(parts)
+
+
 @dataclass
 class FileResult:
     key: str
@@ -60,6 +80,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     detail: str | None = None
+    columns: FileColumns = FileColumns()
 
 
 @dataclass
@@ -131,15 +152,14 @@ def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject) -
     try:
         parse_key(obj.key)
         # Stage outside the transaction: temp-table rowids are only final once committed.
-        unexpected = _stage(con, landing, source, obj)
+        columns = _stage(con, landing, source, obj)
         con.execute("BEGIN TRANSACTION")
         in_transaction = True
         loaded, rejected = _insert_staged(con, source, obj, load_id)
-        _record(con, load_id, source, obj, "loaded", loaded, rejected, unexpected=unexpected)
+        _record(con, load_id, source, obj, "loaded", loaded, rejected, columns=columns)
         con.execute("COMMIT")
         in_transaction = False
-        return FileResult(obj.key, "loaded", loaded, rejected,
-                          detail=f"unexpected columns: {', '.join(unexpected)}" if unexpected else None)
+        return FileResult(obj.key, "loaded", loaded, rejected, detail=str(columns) or None, columns=columns)
     except (duckdb.Error, ValueError, UnicodeDecodeError) as error:
         if in_transaction:
             con.execute("ROLLBACK")
@@ -157,19 +177,19 @@ def _next_load_id(con) -> int:
     return con.execute("SELECT nextval('bronze.load_id_seq')").fetchone()[0]
 
 
-def _record(con, load_id, source, obj, status, loaded=0, rejected=0, duplicate_of=None, unexpected=None,
-            error=None) -> None:
+def _record(con, load_id, source, obj, status, loaded=0, rejected=0, duplicate_of=None,
+            columns: FileColumns = FileColumns(), error=None) -> None:
     con.execute(
-        "INSERT INTO bronze.load_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        "INSERT INTO bronze.load_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
         [load_id, source.name, obj.key, obj.etag, obj.size, status, loaded, rejected, duplicate_of,
-         unexpected or None, error],
+         list(columns.unexpected) or None, list(columns.missing) or None, error],
     )
 
 
 # --- staging: every format becomes the view `_stage(_row_number, _raw, _record_error, <columns>)` ---
 
-def _stage(con, landing: LandingZone, source: Source, obj: LandedObject) -> list[str]:
-    """Read the file into temp objects; return the columns it has that the registry does not."""
+def _stage(con, landing: LandingZone, source: Source, obj: LandedObject) -> FileColumns:
+    """Read the file into temp objects; return how its columns differ from the registry's."""
     uri = sql_literal(landing.duckdb_uri(obj.key))
     if source.format == "csv":
         return _stage_csv(con, landing, source, obj, uri)
@@ -180,13 +200,14 @@ def _stage(con, landing: LandingZone, source: Source, obj: LandedObject) -> list
     raise ValueError(f"source {source.name!r}: unsupported format {source.format!r}")
 
 
-def _missing_columns_error(source: Source, present: list[str]) -> tuple[list[str], str]:
-    missing = [c for c in source.column_names if c not in present]
-    message = f"file lacks column(s) {', '.join(missing)}" if missing else None
-    return missing, (sql_literal(message) if message else "NULL::VARCHAR")
+def _missing_columns_error(columns: FileColumns) -> str:
+    """For tabular files a missing column makes every row unusable: each is rejected with this reason."""
+    if not columns.missing:
+        return "NULL::VARCHAR"
+    return sql_literal(f"file lacks column(s) {', '.join(columns.missing)}")
 
 
-def _stage_csv(con, landing, source, obj, uri) -> list[str]:
+def _stage_csv(con, landing, source, obj, uri) -> FileColumns:
     head = landing.read_head(obj.key, 1 << 16).decode("utf-8-sig", errors="replace")
     header = next(csv.reader(io.StringIO(head)), [])
     if not header:
@@ -200,17 +221,19 @@ def _stage_csv(con, landing, source, obj, uri) -> list[str]:
         "auto_detect=false, delim=',', quote='\"', escape='\"', store_rejects=true, "
         "rejects_table='_csv_errors', rejects_scan='_csv_scans')"
     )
-    missing, record_error = _missing_columns_error(source, header)
-    picked = [f"{'NULL' if c in missing else quote_ident(c)}::VARCHAR AS {quote_ident(c)}" for c in source.column_names]
+    columns = FileColumns.compare(source, header)
+    picked = [f"{'NULL' if c in columns.missing else quote_ident(c)}::VARCHAR AS {quote_ident(c)}"
+              for c in source.column_names]
     raw = "to_json(struct_pack(" + ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in header) + "))::VARCHAR"
     con.execute(
         f"CREATE TEMP VIEW _stage AS SELECT rowid + 1 AS _row_number, {raw} AS _raw, "
-        f"{record_error} AS _record_error, {', '.join(picked)} FROM _raw_in"
+        f"{_missing_columns_error(columns)} AS _record_error, {', '.join(picked)} FROM _raw_in"
     )
-    return [h for h in header if h not in source.column_names]
+    return columns
 
 
-def _stage_json(con, source, uri) -> list[str]:
+def _stage_json(con, source, uri) -> FileColumns:
+    """JSON records may omit keys (read as NULL), so a column is missing only if no record has it."""
     if source.format == "json":
         con.execute(
             f"CREATE TEMP TABLE _raw_in AS SELECT json::VARCHAR AS line FROM read_json_objects({uri}, format='array')"
@@ -235,21 +258,20 @@ def _stage_json(con, source, uri) -> list[str]:
     keys = con.execute(
         "SELECT DISTINCT unnest(json_keys(_raw)) FROM _stage WHERE _record_error IS NULL"
     ).fetchall()
-    known = set(source.column_names) | set(source.payload_keys)
-    return sorted(k for (k,) in keys if k not in known)
+    return FileColumns.compare(source, [k for (k,) in keys])
 
 
-def _stage_parquet(con, source, uri) -> list[str]:
+def _stage_parquet(con, source, uri) -> FileColumns:
     con.execute(f"CREATE TEMP TABLE _raw_in AS SELECT * FROM read_parquet({uri}, file_row_number=true)")
     present = [r[0] for r in con.execute("DESCRIBE _raw_in").fetchall() if r[0] != "file_row_number"]
-    missing, record_error = _missing_columns_error(source, present)
-    picked = [f"{'NULL' if c in missing else quote_ident(c)} AS {quote_ident(c)}" for c in source.column_names]
+    columns = FileColumns.compare(source, present)
+    picked = [f"{'NULL' if c in columns.missing else quote_ident(c)} AS {quote_ident(c)}" for c in source.column_names]
     raw = "to_json(struct_pack(" + ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in present) + "))::VARCHAR"
     con.execute(
         f"CREATE TEMP VIEW _stage AS SELECT file_row_number + 1 AS _row_number, {raw} AS _raw, "
-        f"{record_error} AS _record_error, {', '.join(picked)} FROM _raw_in"
+        f"{_missing_columns_error(columns)} AS _record_error, {', '.join(picked)} FROM _raw_in"
     )
-    return [h for h in present if h not in source.column_names]
+    return columns
 
 
 def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tuple[int, int]:

@@ -1,18 +1,36 @@
 """Bronze: every landed file loaded once into `bronze.<source>`, with lineage; bad rows to rejects."""
 
+import warnings
 
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BetaWarning,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
+    build_column_schema_change_checks,
+)
 from dagster_duckdb import DuckDBResource
 
-from medallion_platform.bronze.loader import load_source
+from medallion_platform.bronze.loader import LoadReport, load_source
 from medallion_platform.landing import LandingZone
 from medallion_platform.settings import DUCKDB_WRITER_POOL
 from medallion_platform.sources import SOURCES, Source
 
+LANDED_COLUMNS_CHECK = "landed_file_columns"
+
 
 def _bronze_asset(source: Source):
+    key = ["bronze", source.name]
+
     @asset(
-        key=["bronze", source.name],
+        key=key,
         deps=[["landing", source.name]],
         group_name="bronze",
         kinds={"duckdb"},
@@ -22,6 +40,10 @@ def _bronze_asset(source: Source):
             "exactly once (ledger: bronze.load_ledger), typed per the source registry; rows that do "
             "not type go to bronze.rejects with the reason."
         ),
+        check_specs=[AssetCheckSpec(
+            LANDED_COLUMNS_CHECK, asset=key,
+            description="The files loaded by this materialization have exactly the registry's columns.",
+        )],
     )
     def bronze_table(context: AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone):
         with duckdb.get_connection() as con:
@@ -29,19 +51,24 @@ def _bronze_asset(source: Source):
             total_rows = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
             total_rejects = con.execute(
                 "SELECT count(*) FROM bronze.rejects WHERE source = ?", [source.name]).fetchone()[0]
+            columns = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'bronze' AND table_name = ? ORDER BY ordinal_position", [source.name]).fetchall()
         for result in report.files:
             if result.status != "already_loaded":
                 context.log.info(f"{result.key}: {result.status} {result.rows_loaded} rows, "
                                  f"{result.rows_rejected} rejected{'; ' + result.detail if result.detail else ''}")
         if report.failures:
+            yield _landed_columns_check(report)
             raise Failure(
                 description=f"{len(report.failures)} file(s) of {source.name} could not be read; the other "
                 "files are loaded and the failures recorded in bronze.load_ledger: "
                 + "; ".join(f.detail or f.key for f in report.failures),
                 metadata={"failed_files": MetadataValue.json([f.key for f in report.failures])},
             )
-        return MaterializeResult(metadata={
+        yield MaterializeResult(metadata={
             "dagster/row_count": total_rows,
+            "dagster/column_schema": TableSchema(columns=[TableColumn(n, t) for n, t in columns]),
             "rows_loaded": report.rows_loaded,
             "rows_rejected": report.rows_rejected,
             "rejects_total": total_rejects,
@@ -49,8 +76,26 @@ def _bronze_asset(source: Source):
             "files_duplicate": report.count("duplicate"),
             "files_already_loaded": report.count("already_loaded"),
         })
+        yield _landed_columns_check(report)
 
     return bronze_table
 
 
+def _landed_columns_check(report: LoadReport) -> AssetCheckResult:
+    """Warn when a feed starts sending other columns: the load goes on, the change is visible."""
+    drifted = {f.key: str(f.columns) for f in report.files if f.status == "loaded" and str(f.columns)}
+    return AssetCheckResult(
+        check_name=LANDED_COLUMNS_CHECK,
+        passed=not drifted,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"files_with_column_changes": len(drifted), "files_checked": report.count("loaded"),
+                  "files_with_other_columns": MetadataValue.json(drifted)},
+    )
+
+
 bronze_assets = [_bronze_asset(source) for source in SOURCES.values()]
+
+# A change in a Bronze table's own columns (a registry edit) between materializations is reported too.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", BetaWarning)
+    bronze_column_schema_checks = build_column_schema_change_checks(assets=bronze_assets)

@@ -2,14 +2,18 @@
 
 import sys
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Failure, Output
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Failure, FreshnessPolicy, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from medallion_platform.settings import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL
+
+# Gold is rebuilt at least daily; a view older than that is stale for the business.
+GOLD_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=24))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # The dbt installed beside this interpreter, so nothing depends on PATH or an activated venv.
@@ -47,21 +51,40 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return dbt_resource_props["schema"]
 
+    def get_asset_spec(self, manifest, unique_id, project) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.group_name == "gold":
+            spec = spec.replace_attributes(freshness_policy=GOLD_FRESHNESS)
+        return spec
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=MedallionDbtTranslator(),
-    pool=DUCKDB_WRITER_POOL,
-)
-def medallion_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
-    """dbt build: Silver cleaning and quarantine, then the Gold views, each model followed by its tests.
-    A failing ERROR-severity test stops the models below it; WARN tests only report."""
+
+TRANSLATOR = MedallionDbtTranslator()
+
+
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource) -> Iterator:
+    """dbt build on the selected models, each followed by its tests. A failing ERROR-severity test
+    stops the models below it; WARN tests only report."""
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
     events = list(invocation.stream())
     yield from _with_row_counts(context, events, duckdb)
     if not invocation.is_successful():
         raise Failure(description=f"dbt build failed: {invocation.get_error()}")
+
+
+# Silver and Gold are separate steps so that blocking checks on Silver (dbt tests and the Python
+# reconciliation checks) run between them, and a failed one keeps Gold from building on bad data.
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
+            select="path:models/silver path:seeds", name="silver_dbt_models", pool=DUCKDB_WRITER_POOL)
+def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
+    """Silver: typed, cleaned, deduplicated; rejects quarantined with a reason."""
+    yield from _build(context, dbt, duckdb)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
+            select="path:models/gold", name="gold_dbt_models", pool=DUCKDB_WRITER_POOL)
+def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
+    """Gold: the business views."""
+    yield from _build(context, dbt, duckdb)
 
 
 def _with_row_counts(context: AssetExecutionContext, events: list, warehouse: DuckDBResource) -> Iterator:

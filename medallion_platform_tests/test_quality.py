@@ -1,0 +1,60 @@
+"""The measurements behind the Python asset checks, on crafted warehouse tables."""
+
+import duckdb
+import pytest
+
+from medallion_platform.quality import daily_sales_anomalies, reconcile
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    connection.execute("CREATE SCHEMA gold; CREATE SCHEMA bronze; CREATE SCHEMA silver")
+    yield connection
+    connection.close()
+
+
+def daily_sales(con, totals: dict[str, float]) -> None:
+    con.execute("CREATE OR REPLACE TABLE gold.vw_daily_sales_analysis (transaction_date DATE, total_sales DECIMAL(18,2))")
+    for day, total in totals.items():  # split each day over two rows, as the view has many per day
+        con.execute("INSERT INTO gold.vw_daily_sales_analysis VALUES (?, ?), (?, ?)", [day, total / 2, day, total / 2])
+
+
+def test_a_spike_outside_the_trailing_band_is_reported_and_normal_days_are_not(con):
+    days = {f"2026-10-{d:02d}": 1000 + (d % 5) * 20 for d in range(1, 31)}
+    days["2026-10-31"] = 5000
+    daily_sales(con, days)
+    judged, anomalies = daily_sales_anomalies(con)
+    assert judged == 31 - 7  # the first 7 days have too little history
+    assert [a.day for a in anomalies] == ["2026-10-31"]
+    assert anomalies[0].band_low < 1100 < anomalies[0].band_high < 5000
+
+
+def test_a_drop_is_reported_too_and_short_history_is_not_judged(con):
+    daily_sales(con, {"2026-10-01": 1000, "2026-10-02": 1010, "2026-10-03": 10})
+    assert daily_sales_anomalies(con) == (0, [])
+    days = {f"2026-10-{d:02d}": 1000 + (d % 3) * 10 for d in range(1, 15)}
+    days["2026-10-15"] = 100
+    daily_sales(con, days)
+    assert [a.day for a in daily_sales_anomalies(con)[1]] == ["2026-10-15"]
+
+
+def test_only_the_28_days_before_a_day_form_its_band(con):
+    # Wild swings two months ago must not widen today's band: 1500 is a spike against October alone.
+    days = {f"2026-08-{d:02d}": 0 if d % 2 else 5000 for d in range(1, 32)}
+    days |= {f"2026-10-{d:02d}": 1000 + (d % 2) for d in range(1, 31)}
+    days["2026-10-31"] = 1500
+    daily_sales(con, days)
+    _, anomalies = daily_sales_anomalies(con)
+    assert [a.day for a in anomalies] == ["2026-10-31"]
+
+
+def test_reconcile_counts_each_fate_and_finds_a_lost_row(con):
+    con.execute("CREATE TABLE bronze.customers AS SELECT range AS id FROM range(10)")
+    con.execute("CREATE TABLE silver.customers AS SELECT range AS id FROM range(6)")
+    con.execute("CREATE TABLE silver.customers_quarantine AS SELECT range AS id FROM range(2)")
+    con.execute("CREATE TABLE silver.customers_classified AS SELECT 'superseded' AS _status FROM range(2)")
+    counts = reconcile(con, "customers")
+    assert (counts.bronze, counts.silver, counts.quarantined, counts.superseded, counts.unaccounted) == (10, 6, 2, 2, 0)
+    con.execute("DELETE FROM silver.customers WHERE id = 0")
+    assert reconcile(con, "customers").unaccounted == 1
