@@ -1,10 +1,13 @@
-"""Shared fixtures: an isolated data folder per test, and a real S3-protocol server on 127.0.0.1."""
+"""Shared fixtures: an isolated data folder per test, a real S3-protocol server on 127.0.0.1, and one
+real pipeline run that every test of its results reads."""
 
 import socket
 import uuid
 
 import boto3
+import duckdb
 import pytest
+from dagster import DagsterInstance
 from moto.server import ThreadedMotoServer
 
 from medallion_platform.settings import Settings, get_settings
@@ -13,6 +16,8 @@ MEDALLION_VARIABLES = (
     "MEDALLION_DATA_DIR", "MEDALLION_DUCKDB_PATH", "MEDALLION_WAREHOUSE", "MEDALLION_LANDING",
     "MEDALLION_LANDING_DIR", "MEDALLION_S3_BUCKET", "MEDALLION_S3_PREFIX", "MEDALLION_S3_ENDPOINT_URL",
 )
+
+PIPELINE_RUN_CONFIG = {"ops": {"raw_files": {"config": {"scale": 0.0005, "seed": 11, "days": 3}}}}
 
 
 @pytest.fixture
@@ -55,3 +60,37 @@ def s3_bucket(s3_endpoint, clean_env) -> str:
     bucket = f"landing-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     return bucket
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory):
+    """One full run of medallion_job, then a second identical run, on an isolated data folder.
+    Session-scoped because a run costs most of the suite's time; the environment is restored once the
+    runs are done, so their settings do not leak into the tests of other modules."""
+    with pytest.MonkeyPatch.context() as env:
+        data_dir = tmp_path_factory.mktemp("pipeline") / "data"
+        for variable in MEDALLION_VARIABLES:
+            env.delenv(variable, raising=False)
+        env.setenv("MEDALLION_DATA_DIR", str(data_dir))
+        # Imported here: importing the module builds the default definitions, which exports the default
+        # MEDALLION_DUCKDB_PATH, and tests that never use this fixture should not pay for or see that.
+        from medallion_platform.definitions import build_definitions
+
+        settings = get_settings()
+        job = build_definitions(settings).resolve_job_def("medallion_job")
+        with DagsterInstance.ephemeral() as instance:
+            first = job.execute_in_process(run_config=PIPELINE_RUN_CONFIG, instance=instance)
+            with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+                gold_after_first = con.execute(
+                    "SELECT sum(total_sales), count(*) FROM gold.vw_daily_sales_analysis").fetchone()
+            second = job.execute_in_process(run_config=PIPELINE_RUN_CONFIG, instance=instance)
+            env.undo()
+            yield settings, first, second, gold_after_first
+
+
+@pytest.fixture
+def con(pipeline):
+    """A read-only connection to the warehouse the pipeline run built."""
+    settings = pipeline[0]
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        yield connection

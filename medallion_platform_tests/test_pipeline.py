@@ -1,46 +1,11 @@
-"""The real definitions, materialized end to end on generated data, checked against an independent computation."""
+"""The real definitions, materialized end to end on generated data (the `pipeline` fixture in conftest.py),
+checked against an independent computation."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
-import duckdb
 import pandas as pd
-import pytest
-from dagster import DagsterInstance
 
-from medallion_platform.definitions import build_definitions
 from medallion_platform_tests import independent
-
-RUN_CONFIG = {"ops": {"raw_files": {"config": {"scale": 0.0005, "seed": 11, "days": 3}}}}
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    """One full run of medallion_job, then a second identical run, on an isolated data folder."""
-    with pytest.MonkeyPatch.context() as env:
-        data_dir = tmp_path_factory.mktemp("pipeline") / "data"
-        for variable in ("MEDALLION_DUCKDB_PATH", "MEDALLION_LANDING", "MEDALLION_LANDING_DIR"):
-            env.delenv(variable, raising=False)
-        env.setenv("MEDALLION_DATA_DIR", str(data_dir))
-        from medallion_platform.settings import get_settings
-
-        settings = get_settings()
-        defs = build_definitions(settings)
-        job = defs.resolve_job_def("medallion_job")
-        with DagsterInstance.ephemeral() as instance:
-            first = job.execute_in_process(run_config=RUN_CONFIG, instance=instance)
-            with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-                gold_after_first = con.execute(
-                    "SELECT sum(total_sales), count(*) FROM gold.vw_daily_sales_analysis").fetchone()
-            second = job.execute_in_process(run_config=RUN_CONFIG, instance=instance)
-        yield settings, first, second, gold_after_first
-
-
-@pytest.fixture
-def con(pipeline):
-    settings = pipeline[0]
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
-        yield connection
-
 
 def test_every_asset_materializes_and_checks_report(pipeline):
     _, first, _, _ = pipeline
