@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dagster import AssetCheckSeverity, DagsterInstance, Definitions
+from dagster import AssetCheckEvaluation, AssetCheckSeverity, DagsterInstance, Definitions
 
 # The one number that says how bad a check's result is, by the metadata key each kind of check uses.
 KEY_NUMBERS = {
@@ -45,8 +45,10 @@ def latest_check_results(instance: DagsterInstance, defs: Definitions) -> list[C
     for key in keys:
         record = records.get(key)
         evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
-        if evaluation is None:
-            lines.append(CheckLine(key.asset_key.to_user_string(), key.name, "", "NOT RUN", "", ""))
+        if not isinstance(evaluation, AssetCheckEvaluation):
+            # Never run, or planned in a run that stopped before it (e.g. a blocking check upstream failed).
+            note = f"planned in run {record.run_id[:8]}, not executed" if record else ""
+            lines.append(CheckLine(key.asset_key.to_user_string(), key.name, "", "NOT RUN", note, ""))
             continue
         number = next((f"{label}: {evaluation.metadata[k].value}" for k, label in KEY_NUMBERS.items()
                        if k in evaluation.metadata), evaluation.description or "")

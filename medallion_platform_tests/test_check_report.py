@@ -1,0 +1,75 @@
+"""Severity in a real run: an ERROR on a Silver check keeps Gold from building; the report says so."""
+
+import duckdb
+import pytest
+from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
+
+from medallion_platform.definitions import build_definitions
+from medallion_platform.report import latest_check_results, render_html, render_markdown, render_text, write_report
+from medallion_platform.settings import get_settings
+
+RUN_CONFIG = {"ops": {"raw_files": {"config": {"scale": 0.0002, "seed": 5, "days": 2}}}}
+
+
+@pytest.fixture(scope="module")
+def broken_silver_run(tmp_path_factory):
+    """A full run, then a Silver table loses a row behind the pipeline's back, then the checks and Gold run."""
+    with pytest.MonkeyPatch.context() as env:
+        for variable in ("MEDALLION_DUCKDB_PATH", "MEDALLION_LANDING", "MEDALLION_LANDING_DIR"):
+            env.delenv(variable, raising=False)
+        env.setenv("MEDALLION_DATA_DIR", str(tmp_path_factory.mktemp("blocking") / "data"))
+        settings = get_settings()
+        defs = build_definitions(settings)
+        with DagsterInstance.ephemeral() as instance:
+            full = defs.resolve_job_def("medallion_job").execute_in_process(run_config=RUN_CONFIG, instance=instance)
+            assert full.success
+            with duckdb.connect(str(settings.duckdb_path)) as con:
+                con.execute("DELETE FROM silver.transactions WHERE transaction_id = "
+                            "(SELECT min(transaction_id) FROM silver.transactions)")
+            # Only the Silver check and Gold: the check sees the lost row, and must stop Gold.
+            checks_then_gold = define_asset_job(
+                "checks_then_gold",
+                selection=AssetSelection.checks_for_assets(AssetKey(["silver", "transactions"]))
+                | AssetSelection.groups("gold"),
+            )
+            rerun = Definitions.merge(defs, Definitions(jobs=[checks_then_gold])).resolve_job_def(
+                "checks_then_gold").execute_in_process(instance=instance, raise_on_error=False)
+            yield settings, defs, instance, full, rerun
+
+
+def test_the_failed_reconciliation_is_an_error_and_gold_is_not_built(broken_silver_run):
+    _, _, _, _, rerun = broken_silver_run
+    assert not rerun.success
+    evaluations = {e.check_name: e for e in rerun.get_asset_check_evaluations()}
+    failed = evaluations["bronze_rows_reconcile"]
+    assert (failed.passed, failed.severity.value, failed.metadata["unaccounted_rows"].value) == (False, "ERROR", 1)
+    assert not [e for e in rerun.get_asset_materialization_events() if e.asset_key.path[0] == "gold"]
+
+
+def test_the_report_puts_the_blocking_failure_first_and_exits_nonzero(broken_silver_run, tmp_path):
+    _, defs, instance, _, _ = broken_silver_run
+    lines = latest_check_results(instance, defs)
+    assert lines and all(line.result in ("PASS", "FAIL", "NOT RUN") for line in lines)
+    blocking = [line for line in lines if line.blocks]
+    assert [(l.asset, l.check, l.key_number) for l in blocking] == [
+        ("silver/transactions", "bronze_rows_reconcile", "unaccounted rows: 1")]
+    text = render_text(lines)
+    assert text.splitlines()[0].startswith(f"Check report: {len(lines)} checks: ")
+    assert "1 failed ERROR" in text.splitlines()[0]
+    assert text.splitlines()[3].startswith("silver/transactions") and " ERROR " in text.splitlines()[3]
+    relationships = next(l for l in lines if l.check.startswith("relationships_transactions_customer_id"))
+    assert (relationships.severity, relationships.result) == ("WARN", "FAIL")
+    assert relationships.key_number.startswith("failing rows: ")
+    markdown, page = write_report(lines, tmp_path)
+    assert "| silver/transactions | bronze_rows_reconcile | ERROR | FAIL | unaccounted rows: 1 |" in markdown.read_text()
+    assert '<tr class="fail error"><td>silver/transactions</td><td>bronze_rows_reconcile</td>' in page.read_text()
+    assert render_markdown(lines).count("\n| ") == len(lines) + 2  # header, separator, one per check
+    assert render_html(lines).count("<tr class=") == len(lines)
+
+
+def test_checks_not_run_are_listed_as_such(broken_silver_run):
+    _, defs, _, _, _ = broken_silver_run
+    with DagsterInstance.ephemeral() as empty:
+        lines = latest_check_results(empty, defs)
+    assert lines and {line.result for line in lines} == {"NOT RUN"}
+    assert not any(line.blocks for line in lines)
