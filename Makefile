@@ -7,7 +7,7 @@ UV := .uv/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test dev summary clean
+.PHONY: install demo test dev summary report clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -27,6 +27,9 @@ dev: install
 
 summary: install
 	$(VENV)/bin/medallion summary
+
+report: install
+	$(VENV)/bin/medallion report
 
 clean:
 	rm -rf data sql/target

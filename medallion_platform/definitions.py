@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 from medallion_platform.defs.bronze import bronze_assets, bronze_column_schema_checks
 from medallion_platform.defs.checks import quality_checks
 from medallion_platform.defs.dbt import dbt_resource, gold_dbt_models, silver_dbt_models
+from medallion_platform.defs.events import events_flattened
 from medallion_platform.defs.landing import build_landing_assets
 from medallion_platform.defs.raw import build_raw_assets
 from medallion_platform.settings import Settings, get_settings
@@ -29,6 +30,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *bronze_assets,
             silver_dbt_models,
             gold_dbt_models,
+            events_flattened,
         ],
         asset_checks=[*bronze_column_schema_checks, *quality_checks],
         jobs=[medallion_job],

@@ -10,7 +10,8 @@ SOURCES = ("customers", "events", "products", "transactions")
 SILVER = ("country_aliases", "customers", "customers_classified", "customers_quarantine", "products",
           "products_classified", "products_quarantine", "transactions", "transactions_classified",
           "transactions_quarantine")
-GOLD = ("sales_enriched", "vw_customer_product_affinity", "vw_daily_sales_analysis")
+GOLD = ("client_activity", "customer_sales_report", "events_flattened", "inventory_status", "sales_by_country",
+        "sales_enriched", "top_products", "vw_customer_product_affinity", "vw_daily_sales_analysis")
 
 
 def _graph():
@@ -42,6 +43,7 @@ def test_lineage_runs_from_generated_files_to_gold():
     assert parents("silver/transactions") == {"silver/transactions_classified", "silver/customers", "silver/products"}
     assert parents("gold/vw_daily_sales_analysis") == {"gold/sales_enriched"}
     assert parents("gold/sales_enriched") == {"silver/transactions", "silver/products", "silver/customers"}
+    assert parents("gold/events_flattened") == {"bronze/events"}
 
 
 def test_every_asset_is_described_and_every_warehouse_writer_shares_the_pool():
@@ -52,6 +54,12 @@ def test_every_asset_is_described_and_every_warehouse_writer_shares_the_pool():
         writes_warehouse = any(k.path[0] in ("bronze", "silver", "gold") for k in assets_def.keys)
         pools = {op.pool for op in assets_def.node_def.iterate_op_defs()}
         assert pools == ({DUCKDB_WRITER_POOL} if writes_warehouse else {None}), assets_def.keys
+
+
+def test_gold_has_a_freshness_policy_and_nothing_else_does():
+    for key in _graph().get_all_asset_keys():
+        policy = _graph().get(key).freshness_policy
+        assert (policy is not None) == (key.path[0] == "gold"), key
 
 
 def test_dbt_tests_are_asset_checks():
