@@ -39,18 +39,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
+    from medallion_platform.defs.raw import demo_run  # noqa: PLC0415
     from medallion_platform.summary import warehouse_summary  # noqa: PLC0415
 
     print(f"medallion demo: landing zone {settings.landing.describe()}, warehouse {settings.duckdb_path}")
     print("running medallion_job: raw -> landing -> bronze -> silver -> gold (step logs: `make dev`) ...")
-    run_config = {
-        "ops": {"raw_files": {"config": {
-            "scale": args.scale, "seed": args.seed, "days": args.days, "start_date": args.start_date}}},
-        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-    }
+    run = demo_run(args.scale, args.seed, args.days, args.start_date)
+    run["run_config"]["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     instance = DagsterInstance.get()
-    result = defs.resolve_job_def("medallion_job").execute_in_process(
-        run_config=run_config, instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("medallion_job").execute_in_process(**run, instance=instance, raise_on_error=False)
     print()
     print(warehouse_summary(settings.duckdb_path))
     print()

@@ -7,12 +7,14 @@ raw (generated feeds) -> landing (objects in the landing zone) -> bronze (DuckDB
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_duckdb import DuckDBResource
 
+from medallion_platform.defs.automation import follow_bronze, nightly_full_refresh, nightly_full_refresh_job
 from medallion_platform.defs.bronze import bronze_assets, bronze_column_schema_checks
 from medallion_platform.defs.checks import quality_checks
-from medallion_platform.defs.dbt import dbt_resource, gold_dbt_models, silver_dbt_models
+from medallion_platform.defs.dbt import DBT_ASSETS, dbt_resource
 from medallion_platform.defs.events import events_flattened
 from medallion_platform.defs.landing import build_landing_assets
 from medallion_platform.defs.raw import build_raw_assets
+from medallion_platform.defs.sensors import landing_sensors
 from medallion_platform.settings import Settings, get_settings
 
 # The main job: generated files all the way to Gold.
@@ -23,17 +25,19 @@ medallion_job = define_asset_job(
 
 
 def build_definitions(settings: Settings) -> Definitions:
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
     return Definitions(
         assets=[
             *build_raw_assets(settings.raw_dir),
             *build_landing_assets(settings.raw_dir),
             *bronze_assets,
-            silver_dbt_models,
-            gold_dbt_models,
+            *DBT_ASSETS,
             events_flattened,
         ],
         asset_checks=[*bronze_column_schema_checks, *quality_checks],
-        jobs=[medallion_job],
+        jobs=[medallion_job, nightly_full_refresh_job],
+        sensors=[*landing_sensors, follow_bronze],
+        schedules=[nightly_full_refresh],
         resources={
             "landing": settings.landing,
             "duckdb": DuckDBResource(database=str(settings.duckdb_path)),

@@ -17,7 +17,7 @@ MEDALLION_VARIABLES = (
     "MEDALLION_LANDING_DIR", "MEDALLION_S3_BUCKET", "MEDALLION_S3_PREFIX", "MEDALLION_S3_ENDPOINT_URL",
 )
 
-PIPELINE_RUN_CONFIG = {"ops": {"raw_files": {"config": {"scale": 0.0005, "seed": 11, "days": 3}}}}
+PIPELINE_RUN = {"scale": 0.0005, "seed": 11, "days": 3, "start_date": "2026-11-20"}
 
 
 @pytest.fixture
@@ -75,15 +75,16 @@ def pipeline(tmp_path_factory):
         # Imported here: importing the module builds the default definitions, which exports the default
         # MEDALLION_DUCKDB_PATH, and tests that never use this fixture should not pay for or see that.
         from medallion_platform.definitions import build_definitions
+        from medallion_platform.defs.raw import demo_run
 
         settings = get_settings()
         job = build_definitions(settings).resolve_job_def("medallion_job")
         with DagsterInstance.ephemeral() as instance:
-            first = job.execute_in_process(run_config=PIPELINE_RUN_CONFIG, instance=instance)
+            first = job.execute_in_process(**demo_run(**PIPELINE_RUN), instance=instance)
             with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
                 gold_after_first = con.execute(
                     "SELECT sum(total_sales), count(*) FROM gold.vw_daily_sales_analysis").fetchone()
-            second = job.execute_in_process(run_config=PIPELINE_RUN_CONFIG, instance=instance)
+            second = job.execute_in_process(**demo_run(**PIPELINE_RUN), instance=instance)
             env.undo()
             yield settings, first, second, gold_after_first
 

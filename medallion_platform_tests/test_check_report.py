@@ -5,10 +5,11 @@ import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
 from medallion_platform.definitions import build_definitions
+from medallion_platform.defs.raw import demo_run
 from medallion_platform.report import latest_check_results, render_html, render_markdown, render_text, write_report
 from medallion_platform.settings import get_settings
 
-RUN_CONFIG = {"ops": {"raw_files": {"config": {"scale": 0.0002, "seed": 5, "days": 2}}}}
+SMALL_RUN = demo_run(scale=0.0002, seed=5, days=2, start_date="2026-11-20")
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def broken_silver_run(tmp_path_factory):
         settings = get_settings()
         defs = build_definitions(settings)
         with DagsterInstance.ephemeral() as instance:
-            full = defs.resolve_job_def("medallion_job").execute_in_process(run_config=RUN_CONFIG, instance=instance)
+            full = defs.resolve_job_def("medallion_job").execute_in_process(**SMALL_RUN, instance=instance)
             assert full.success
             with duckdb.connect(str(settings.duckdb_path)) as con:
                 con.execute("DELETE FROM silver.transactions WHERE transaction_id = "

@@ -41,7 +41,10 @@ def test_lineage_runs_from_generated_files_to_gold():
     assert parents("bronze/transactions") == {"landing/transactions"}
     assert parents("silver/transactions_classified") == {"bronze/transactions"}
     assert parents("silver/transactions") == {"silver/transactions_classified", "silver/customers", "silver/products"}
-    assert parents("gold/vw_daily_sales_analysis") == {"gold/sales_enriched"}
+    # the incremental facts also read what tells them which dates to rebuild
+    assert parents("gold/vw_daily_sales_analysis") == {
+        "gold/sales_enriched", "silver/transactions", "silver/transactions_classified",
+        "silver/customers_classified", "silver/products_classified"}
     assert parents("gold/sales_enriched") == {"silver/transactions", "silver/products", "silver/customers"}
     assert parents("gold/events_flattened") == {"bronze/events"}
 
@@ -67,6 +70,21 @@ def test_dbt_tests_are_asset_checks():
     assert ("silver/customers", "unique_customers_customer_id") in checks
     assert ("silver/transactions", "not_null_transactions_transaction_date") in checks
     assert len(checks) >= 20
+
+
+def test_bronze_and_the_sales_facts_are_partitioned_by_landing_day():
+    partitioned = {k.to_user_string() for k in _graph().get_all_asset_keys() if _graph().get(k).partitions_def}
+    assert partitioned == {f"bronze/{s}" for s in SOURCES} | {
+        "silver/transactions", "gold/vw_daily_sales_analysis", "gold/vw_customer_product_affinity"}
+
+
+def test_sensors_schedule_and_automation_are_on_by_default():
+    assert {s.name: s.default_status.value for s in defs.sensors} == {
+        "landed_files_to_bronze": "RUNNING", "follow_bronze": "RUNNING"}
+    schedule = defs.resolve_schedule_def("nightly_full_refresh_schedule")
+    assert (schedule.cron_schedule, schedule.default_status.value) == ("0 2 * * *", "RUNNING")
+    silver = _graph().get(AssetKey(["silver", "transactions"]))
+    assert silver.automation_condition.get_label() == "follow_upstream"
 
 
 def test_medallion_job_selects_every_asset():

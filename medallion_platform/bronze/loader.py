@@ -51,6 +51,7 @@ LINEAGE_COLUMNS = (
     ("_row_number", "BIGINT"),     # record number within that file, 1-based
     ("_ingested_at", "TIMESTAMPTZ"),
     ("_load_id", "BIGINT"),        # bronze.load_ledger.load_id; increases with load order
+    ("_landing_date", "DATE"),     # the day in the file's key: the Dagster partition it belongs to
 )
 
 
@@ -293,8 +294,10 @@ def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tupl
         "FROM _stage"
     )
     key = sql_literal(obj.key)
+    _, day, _ = parse_key(obj.key)
     loaded = con.execute(
-        f"INSERT INTO bronze.{source.name} SELECT {', '.join(typed)}{payload}, {key}, _row_number, now(), {load_id} "
+        f"INSERT INTO bronze.{source.name} SELECT {', '.join(typed)}{payload}, {key}, _row_number, now(), {load_id}, "
+        f"DATE {sql_literal(day)} "
         "FROM _checked WHERE _reason IS NULL ORDER BY _row_number"
     ).fetchone()[0]
     rejected = con.execute(

@@ -19,7 +19,8 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from medallion_platform.bronze.loader import LoadReport, load_source
-from medallion_platform.landing import LandingZone
+from medallion_platform.landing import KEY_PATTERN, LandingZone
+from medallion_platform.partitions import LANDING_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import DUCKDB_WRITER_POOL
 from medallion_platform.sources import SOURCES, Source
 
@@ -35,8 +36,11 @@ def _bronze_asset(source: Source):
         group_name="bronze",
         kinds={"duckdb"},
         pool=DUCKDB_WRITER_POOL,
+        partitions_def=LANDING_DAYS,
+        backfill_policy=ONE_RUN_PER_BACKFILL,
         description=(
-            f"`bronze.{source.name}`: {source.description} Every row of every landed file, loaded "
+            f"`bronze.{source.name}`: {source.description} Partitioned by landing day: a partition is "
+            f"the files under `{source.name}/<day>/`. Every row of every landed file, loaded "
             "exactly once (ledger: bronze.load_ledger), typed per the source registry; rows that do "
             "not type go to bronze.rejects with the reason."
         ),
@@ -46,9 +50,17 @@ def _bronze_asset(source: Source):
         )],
     )
     def bronze_table(context: AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone):
+        days = set(context.partition_keys)
+        listed = landing.list_objects(prefix=f"{source.name}/")
+        for obj in listed:
+            if not KEY_PATTERN.match(obj.key):
+                context.log.warning(f"{obj.key}: not of the form <source>/<YYYY-MM-DD>/<file>; not loaded")
+        objects = [o for o in listed if KEY_PATTERN.match(o.key) and o.key.split("/")[1] in days]
         with duckdb.get_connection() as con:
-            report = load_source(con, landing, source)
-            total_rows = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
+            report = load_source(con, landing, source, objects)
+            day_list = ", ".join(f"DATE '{day}'" for day in sorted(days))
+            partition_rows = con.execute(
+                f"SELECT count(*) FROM bronze.{source.name} WHERE _landing_date IN ({day_list})").fetchone()[0]
             total_rejects = con.execute(
                 "SELECT count(*) FROM bronze.rejects WHERE source = ?", [source.name]).fetchone()[0]
             columns = con.execute(
@@ -67,7 +79,7 @@ def _bronze_asset(source: Source):
                 metadata={"failed_files": MetadataValue.json([f.key for f in report.failures])},
             )
         yield MaterializeResult(metadata={
-            "dagster/row_count": total_rows,
+            "dagster/row_count": partition_rows,
             "dagster/column_schema": TableSchema(columns=[TableColumn(n, t) for n, t in columns]),
             "rows_loaded": report.rows_loaded,
             "rows_rejected": report.rows_rejected,

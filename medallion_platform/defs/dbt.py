@@ -1,15 +1,28 @@
 """Silver and Gold: the dbt project in `sql/`, one Dagster asset per model, dbt tests as asset checks."""
 
+import json
 import sys
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Failure, FreshnessPolicy, Output
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    AutomationCondition,
+    Config,
+    Failure,
+    FreshnessPolicy,
+    Output,
+    TimeWindow,
+)
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
+from medallion_platform.defs.automation import FOLLOW_UPSTREAM
+from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL
 
 # Gold is rebuilt at least daily; a view older than that is stale for the business.
@@ -57,34 +70,80 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
             spec = spec.replace_attributes(freshness_policy=GOLD_FRESHNESS)
         return spec
 
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
+        return FOLLOW_UPSTREAM
+
 
 TRANSLATOR = MedallionDbtTranslator()
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource) -> Iterator:
+class DbtBuildConfig(Config):
+    full_refresh: bool = False  # rebuild incremental models from all of Bronze (the nightly schedule)
+
+
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+           config: DbtBuildConfig) -> Iterator:
     """dbt build on the selected models, each followed by its tests. A failing ERROR-severity test
-    stops the models below it; WARN tests only report."""
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    stops the models below it; WARN tests only report. A partitioned step passes its window as vars."""
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    if context.has_partition_key_range or context.has_partition_key:
+        args += ["--vars", json.dumps(landing_window_vars(context.partition_time_window))]
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())
     yield from _with_row_counts(context, events, duckdb)
     if not invocation.is_successful():
         raise Failure(description=f"dbt build failed: {invocation.get_error()}")
 
 
-# Silver and Gold are separate steps so that blocking checks on Silver (dbt tests and the Python
-# reconciliation checks) run between them, and a failed one keeps Gold from building on bad data.
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
-            select="path:models/silver path:seeds", name="silver_dbt_models", pool=DUCKDB_WRITER_POOL)
-def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
-    """Silver: typed, cleaned, deduplicated; rejects quarantined with a reason."""
-    yield from _build(context, dbt, duckdb)
+def landing_window_vars(window: TimeWindow) -> dict[str, str]:
+    """The landing days a run covers, widened by the lookback, as the vars the incremental models read."""
+    first_day = window.start.date() - timedelta(days=LOOKBACK_DAYS)
+    last_day = window.end.date() - timedelta(days=1)  # the window's end is exclusive
+    return {"min_landing_date": first_day.isoformat(), "max_landing_date": last_day.isoformat()}
+
+
+# Four steps. Silver before Gold, so that blocking checks on Silver (dbt tests and the Python
+# reconciliation checks) run between them and a failed one keeps Gold off bad data. Within each
+# layer, the incremental models that follow the landing-day partitions apart from the full rebuilds.
+PARTITIONED = "tag:partitioned_by_landing_day"
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
-            select="path:models/gold", name="gold_dbt_models", pool=DUCKDB_WRITER_POOL)
-def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
-    """Gold: the business views."""
-    yield from _build(context, dbt, duckdb)
+            select="path:models/silver path:seeds", exclude=PARTITIONED, name="silver_dbt_models",
+            pool=DUCKDB_WRITER_POOL)
+def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+                        config: DbtBuildConfig):
+    """Silver dimensions and classification views: typed, cleaned, deduplicated, quarantined with a reason."""
+    yield from _build(context, dbt, duckdb, config)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
+            select=f"path:models/silver,{PARTITIONED}", name="silver_incremental_dbt_models",
+            partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
+def silver_incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+                        config: DbtBuildConfig):
+    """Silver transactions, merged on transaction_id for the ids the window's files carry."""
+    yield from _build(context, dbt, duckdb, config)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
+            select="path:models/gold", exclude=PARTITIONED, name="gold_dbt_models", pool=DUCKDB_WRITER_POOL)
+def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+                        config: DbtBuildConfig):
+    """Gold business views rebuilt whole: they rank or segment over all history."""
+    yield from _build(context, dbt, duckdb, config)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
+            select=f"path:models/gold,{PARTITIONED}", name="gold_incremental_dbt_models",
+            partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
+def gold_incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+                        config: DbtBuildConfig):
+    """Gold sales facts, rebuilt for the dates (and months) the window's files can change."""
+    yield from _build(context, dbt, duckdb, config)
+
+
+DBT_ASSETS = [silver_dbt_models, silver_incremental_dbt_models, gold_dbt_models, gold_incremental_dbt_models]
 
 
 def _with_row_counts(context: AssetExecutionContext, events: list, warehouse: DuckDBResource) -> Iterator:

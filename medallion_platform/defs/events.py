@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, TableColumn, TableSchema, asset
 from dagster_duckdb import DuckDBResource
 
+from medallion_platform.defs.automation import FOLLOW_UPSTREAM
 from medallion_platform.defs.dbt import GOLD_FRESHNESS
 from medallion_platform.events_flatten import (
     VIEW_NAME,
@@ -22,6 +23,7 @@ SCHEMA = "gold"
     kinds={"duckdb"},
     pool=DUCKDB_WRITER_POOL,
     freshness_policy=GOLD_FRESHNESS,
+    automation_condition=FOLLOW_UPSTREAM,
     description=(
         f"`{SCHEMA}.{VIEW_NAME}`: one row per web event in bronze.events, one typed column per leaf of "
         "its JSON payload (device_os, geo_city, cart_value, ...) plus the lineage columns. The columns are "

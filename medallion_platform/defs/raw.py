@@ -2,12 +2,13 @@
 
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetSpec, Config, MaterializeResult, multi_asset
 
 from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.sources import SOURCES
 
 
@@ -52,3 +53,14 @@ def build_raw_assets(raw_dir: Path):
             )
 
     return [raw_files]
+
+
+def demo_run(scale: float, seed: int, days: int, start_date: str) -> dict:
+    """Keyword arguments for medallion_job's execute_in_process: generate `days` days of feeds and
+    carry them to Gold in one run over exactly those landing days."""
+    last_day = (date.fromisoformat(start_date) + timedelta(days=days - 1)).isoformat()
+    return {
+        "run_config": {"ops": {"raw_files": {"config": {
+            "scale": scale, "seed": seed, "days": days, "start_date": start_date}}}},
+        "tags": landing_day_range_tags(start_date, last_day),
+    }

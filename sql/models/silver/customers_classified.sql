@@ -42,6 +42,7 @@ cleaned as (
         bronze._source_file,
         bronze._row_number,
         bronze._load_id,
+        bronze._landing_date,
         bronze._ingested_at
     from bronze
     left join country_aliases
@@ -65,5 +66,6 @@ select
     _source_file,
     _row_number,
     _load_id,
+    _landing_date,
     _ingested_at
 from cleaned

@@ -16,6 +16,7 @@ with cleaned as (
         _source_file,
         _row_number,
         _load_id,
+        _landing_date,
         _ingested_at
     from {{ source('bronze', 'products') }}
 )
@@ -36,5 +37,6 @@ select
     _source_file,
     _row_number,
     _load_id,
+    _landing_date,
     _ingested_at
 from cleaned

@@ -1,8 +1,21 @@
+{{ config(
+    materialized='incremental',
+    unique_key='transaction_id',
+    incremental_strategy='delete+insert',
+    tags=['partitioned_by_landing_day'],
+    post_hook="{% if is_incremental() %}{{ drop_transactions_no_longer_valid() }}{% endif %}",
+) }}
 {#- One row per transaction: the latest version, when it is usable. Orphans (unknown customer or
-    product) stay and are flagged, so revenue never vanishes in a join. -#}
+    product) stay and are flagged, so revenue never vanishes in a join.
+    Incremental, as a MERGE on transaction_id: a run revisits only the ids with a version in the
+    window's files, judged against all their versions; the post-hook removes ids whose latest
+    version is now quarantined. -#}
 with valid as (
     select * from {{ ref('transactions_classified') }}
     where _status = 'valid'
+    {% if is_incremental() %}
+      and transaction_id in ({{ transaction_ids_in_window() }})
+    {% endif %}
 )
 
 select
@@ -19,6 +32,7 @@ select
     products.product_id is not null as has_known_product,
     valid._source_file,
     valid._load_id,
+    valid._landing_date,
     valid._ingested_at
 from valid
 left join {{ ref('customers') }} as customers on valid.customer_id = customers.customer_id

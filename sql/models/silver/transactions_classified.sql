@@ -16,6 +16,7 @@ with parsed as (
         _source_file,
         _row_number,
         _load_id,
+        _landing_date,
         _ingested_at
     from {{ source('bronze', 'transactions') }}
 ),
@@ -56,5 +57,6 @@ select
     _source_file,
     _row_number,
     _load_id,
+    _landing_date,
     _ingested_at
 from classified

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#- Transaction rows that cannot enter Silver (no id, amount or quantity <= 0, no usable date),
     with every reason that applies and where they came from. -#}
 select

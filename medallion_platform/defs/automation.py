@@ -1,0 +1,47 @@
+"""How the pipeline moves by itself: Silver and Gold follow Bronze; a nightly full refresh reconciles."""
+
+from dagster import (
+    AssetSelection,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+)
+
+# Materialize when a parent did (or when never materialized), once no parent is in progress and the
+# parents' blocking checks passed: a failed reconciliation holds Gold back until it is fixed.
+# Missing parents do not hold it back: Bronze has a partition for every day since the start date and
+# only the days that received files are ever materialized.
+FOLLOW_UPSTREAM = (
+    AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+    & AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("follow_upstream")
+
+DOWNSTREAM_OF_BRONZE = AssetSelection.groups("silver", "gold")
+
+follow_bronze = AutomationConditionSensorDefinition(
+    "follow_bronze",
+    target=DOWNSTREAM_OF_BRONZE,
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=5,  # latency from a landed file to Gold is what this pipeline is judged on
+    description="Evaluates the Silver and Gold automation conditions; eager ones follow Bronze.",
+)
+
+# The dbt steps whose incremental models a full refresh rebuilds from all of Bronze.
+INCREMENTAL_DBT_OPS = ("silver_incremental_dbt_models", "gold_incremental_dbt_models")
+
+nightly_full_refresh_job = define_asset_job(
+    "nightly_full_refresh",
+    selection=DOWNSTREAM_OF_BRONZE,
+    description="Rebuild Silver and Gold from all of Bronze (dimensions, incremental models with "
+                "--full-refresh) and run every check on the result: the reconciliation of record.",
+    config={"ops": {op: {"config": {"full_refresh": True}} for op in INCREMENTAL_DBT_OPS}},
+)
+
+nightly_full_refresh = build_schedule_from_partitioned_job(
+    nightly_full_refresh_job, hour_of_day=2, minute_of_hour=0, default_status=DefaultScheduleStatus.RUNNING,
+    description="02:00 UTC: full refresh. Incremental runs revisit only what new files touch; this "
+                "catches anything they cannot see (e.g. a dimension corrected in a file for an old day).",
+)

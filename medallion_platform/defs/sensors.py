@@ -1,0 +1,161 @@
+"""The landing sensor: files arriving in the landing zone become Bronze partition runs, on a local
+folder and on S3 alike (it only talks to the `landing` resource's `list_objects_since`)."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from medallion_platform.landing import LandedObject, LandingZone, parse_key
+from medallion_platform.partitions import LANDING_DAYS
+from medallion_platform.sources import SOURCES
+
+# A burst larger than this many (source, day) partitions is spread over several ticks.
+MAX_RUN_REQUESTS_PER_TICK = 25
+
+# Each tick re-lists from the cursor minus this margin. S3 LastModified has 1 s resolution and is
+# stamped when an upload starts, so an object can become visible after the cursor has passed its
+# LastModified; the margin is how late it may appear and still be picked up. The cursor remembers
+# every object version handled within the margin, so the re-listing requests nothing twice.
+RELIST_MARGIN = timedelta(seconds=30)
+
+
+def bronze_asset_key(source: str) -> AssetKey:
+    return AssetKey(["bronze", source])
+
+
+def object_version(obj: LandedObject) -> str:
+    """What identifies one version of an object: a new content under the same key is a new version."""
+    return f"{obj.key}:{obj.etag}"
+
+
+@dataclass
+class LandingCursor:
+    """Serialized as JSON `{"last_modified": <ISO time>, "handled_in_margin": ["<key>:<etag>", ...]}`.
+
+    `last_modified` is how far the sensor has got: it never passes an object still waiting for its run
+    request, and each tick re-lists from RELIST_MARGIN before it. `handled_in_margin` holds every
+    object version already handled (requested, or skipped as not a landing file) that such a
+    re-listing can return, so none is requested twice, and nothing older is kept."""
+
+    last_modified: datetime | None = None
+    handled_in_margin: set[str] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> "LandingCursor":
+        if not cursor:
+            return cls()
+        state = json.loads(cursor)
+        last_modified = state["last_modified"]
+        return cls(datetime.fromisoformat(last_modified) if last_modified else None,
+                   set(state["handled_in_margin"]))
+
+    def serialize(self) -> str:
+        return json.dumps({
+            "last_modified": self.last_modified.isoformat() if self.last_modified else None,
+            "handled_in_margin": sorted(self.handled_in_margin),
+        })
+
+    @property
+    def relist_since(self) -> datetime | None:
+        return self.last_modified - RELIST_MARGIN if self.last_modified else None
+
+    def advanced(self, listed: list[LandedObject], handled: list[LandedObject],
+                 waiting: list[LandedObject]) -> "LandingCursor":
+        """The cursor after a tick that listed `listed` and handled `handled`: it moves up to the
+        newest object handled, but not past the oldest one still `waiting`, and never backwards (a
+        re-listing from further back would return versions this cursor no longer remembers)."""
+        if not handled:
+            return self
+        reached = waiting[0].last_modified if waiting else handled[-1].last_modified
+        last_modified = max(reached, self.last_modified) if self.last_modified else reached
+        handled_versions = self.handled_in_margin | {object_version(obj) for obj in handled}
+        return LandingCursor(last_modified, {
+            object_version(obj) for obj in listed
+            if object_version(obj) in handled_versions and obj.last_modified > last_modified - RELIST_MARGIN
+        })
+
+
+def partition_run_key(source: str, day: str, versions: list[str]) -> str:
+    """`<key>:<etag>` for a single file; for a batch, `<source>/<day>:<count> files:<digest>` where the
+    digest is the SHA-256 (first 16 hex digits) of the sorted `<key>:<etag>`s joined by newlines, so the
+    same set of object versions always gets the same run key and Dagster launches it at most once."""
+    if len(versions) == 1:
+        return versions[0]
+    digest = hashlib.sha256("\n".join(sorted(versions)).encode()).hexdigest()[:16]
+    return f"{source}/{day}:{len(versions)} files:{digest}"
+
+
+def bronze_partition_of(key: str) -> tuple[str, str]:
+    """(source, day) of a landed file, or a ValueError naming the key: a day outside LANDING_DAYS
+    would make Dagster reject the run request and fail every tick on the same file."""
+    source, day, _file = parse_key(key)
+    if not LANDING_DAYS.has_partition_key(day):
+        raise ValueError(f"landing key {key!r}: day {day} is not a Bronze partition (LANDING_DAYS)")
+    return source, day
+
+
+@sensor(
+    name="landed_files_to_bronze",
+    target=AssetSelection.assets(*(bronze_asset_key(source) for source in SOURCES)),
+    minimum_interval_seconds=5,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Requests a Bronze partition run for each (source, day) with newly landed files.",
+)
+def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
+    """One sensor over the whole landing zone rather than one per source: a tick costs one listing
+    (one sweep of S3 pages, not one per source), keys under an unknown source folder are seen and
+    reported instead of silently ignored, and the per-tick run limit is shared in landing order.
+
+    Batching: new objects are grouped by (source, day) partition, partitions ordered by their oldest
+    new object ((last_modified, key) order). The first MAX_RUN_REQUESTS_PER_TICK partitions get one
+    RunRequest each, covering all their new objects and keyed by `partition_run_key`; the objects of
+    the other partitions wait, and the cursor stops at the oldest of them, so the next tick lists
+    them again.
+    """
+    cursor = LandingCursor.parse(context.cursor)
+    listed = landing.list_objects_since("", cursor.relist_since)
+
+    batches: dict[tuple[str, str], list[str]] = {}
+    handled: list[LandedObject] = []
+    waiting: list[LandedObject] = []
+    for obj in listed:
+        if object_version(obj) in cursor.handled_in_margin:
+            continue
+        try:
+            partition = bronze_partition_of(obj.key)
+        except ValueError as error:
+            context.log.warning(f"no Bronze run for this file: {error}")
+            handled.append(obj)
+            continue
+        if partition not in batches and len(batches) == MAX_RUN_REQUESTS_PER_TICK:
+            waiting.append(obj)
+            continue
+        batches.setdefault(partition, []).append(object_version(obj))
+        handled.append(obj)
+    cursor = cursor.advanced(listed, handled, waiting)
+
+    run_requests = [
+        RunRequest(
+            run_key=partition_run_key(source, day, versions),
+            asset_selection=[bronze_asset_key(source)],
+            partition_key=day,
+        )
+        for (source, day), versions in batches.items()
+    ]
+    if not run_requests:
+        return SensorResult(skip_reason=f"no new files in {landing.describe()}", cursor=cursor.serialize())
+    return SensorResult(run_requests=run_requests, cursor=cursor.serialize())
+
+
+landing_sensors = [landed_files_to_bronze]

@@ -1,0 +1,21 @@
+"""Daily partitions, keyed by the landing day in a file's key (`<source>/<YYYY-MM-DD>/<file>`).
+
+A Bronze partition is "the files that landed under that day"; the facts built from them carry the
+same key, so a backfill of days re-reads exactly those files.
+"""
+
+from dagster import BackfillPolicy, DailyPartitionsDefinition
+
+LANDING_DAYS = DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
+
+# A backfill of any range runs as one run: one DuckDB writer, one dbt invocation over the window.
+ONE_RUN_PER_BACKFILL = BackfillPolicy.single_run()
+
+# Incremental models also revisit files filed under the day before the window: a feed that drops a
+# late file into yesterday's folder after yesterday's run is still merged.
+LOOKBACK_DAYS = 1
+
+
+def landing_day_range_tags(first_day: str, last_day: str) -> dict[str, str]:
+    """Run tags that make one run cover the landing days first_day..last_day (inclusive)."""
+    return {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
