@@ -9,6 +9,8 @@ from dagster import BackfillPolicy, DailyPartitionsDefinition
 LANDING_DAYS = DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
 
 # A backfill of any range runs as one run: one DuckDB writer, one dbt invocation over the window.
+# Unpartitioned assets carry it too: `dagster asset materialize --partition-range` requires it of
+# every asset it selects, and they then simply run once in that run.
 ONE_RUN_PER_BACKFILL = BackfillPolicy.single_run()
 
 # Incremental models also revisit files filed under the day before the window: a feed that drops a

@@ -110,7 +110,7 @@ PARTITIONED = "tag:partitioned_by_landing_day"
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select="path:models/silver path:seeds", exclude=PARTITIONED, name="silver_dbt_models",
-            pool=DUCKDB_WRITER_POOL)
+            backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
 def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
                         config: DbtBuildConfig):
     """Silver dimensions and classification views: typed, cleaned, deduplicated, quarantined with a reason."""
@@ -127,7 +127,8 @@ def silver_incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliRes
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
-            select="path:models/gold", exclude=PARTITIONED, name="gold_dbt_models", pool=DUCKDB_WRITER_POOL)
+            select="path:models/gold", exclude=PARTITIONED, name="gold_dbt_models",
+            backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
 def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
                         config: DbtBuildConfig):
     """Gold business views rebuilt whole: they rank or segment over all history."""

@@ -11,6 +11,7 @@ from medallion_platform.events_flatten import (
     dotted_path,
     generate_flattened_view,
 )
+from medallion_platform.partitions import ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import DUCKDB_WRITER_POOL
 
 SCHEMA = "gold"
@@ -22,6 +23,7 @@ SCHEMA = "gold"
     group_name="gold",
     kinds={"duckdb"},
     pool=DUCKDB_WRITER_POOL,
+    backfill_policy=ONE_RUN_PER_BACKFILL,
     freshness_policy=GOLD_FRESHNESS,
     automation_condition=FOLLOW_UPSTREAM,
     description=(

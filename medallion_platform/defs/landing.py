@@ -6,6 +6,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from medallion_platform.landing import LandingZone
+from medallion_platform.partitions import ONE_RUN_PER_BACKFILL
 from medallion_platform.sources import SOURCES, Source
 
 
@@ -15,6 +16,7 @@ def _landing_asset(source: Source, raw_dir: Path):
         deps=[["raw", source.name]],
         group_name="landing",
         kinds={"s3"},
+        backfill_policy=ONE_RUN_PER_BACKFILL,
         description=f"Objects under `{source.name}/` in the landing zone. {source.description}",
     )
     def landing_objects(context: AssetExecutionContext, landing: LandingZone) -> MaterializeResult:

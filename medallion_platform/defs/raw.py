@@ -8,7 +8,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AssetSpec, Config, MaterializeResult, multi_asset
 
 from medallion_platform.generate import GenerateConfig, generate
-from medallion_platform.partitions import landing_day_range_tags
+from medallion_platform.partitions import ONE_RUN_PER_BACKFILL, landing_day_range_tags
 from medallion_platform.sources import SOURCES
 
 
@@ -30,6 +30,7 @@ def build_raw_assets(raw_dir: Path):
             for name, source in SOURCES.items()
         ],
         can_subset=False,
+        backfill_policy=ONE_RUN_PER_BACKFILL,
     )
     def raw_files(context: AssetExecutionContext, config: RawFilesConfig):
         """Regenerate every feed at once: transactions reference the customers and products drawn with them."""
