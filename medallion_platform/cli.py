@@ -6,10 +6,16 @@ import argparse
 import os
 import shutil
 import sys
-from datetime import date
+import tempfile
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from medallion_platform.settings import PROJECT_ROOT, SettingsError, get_settings
+from medallion_platform.sources import SOURCES
+
+# `medallion demo` and `medallion drop` share these, so a drop names the demo's customers and products.
+DEMO_SCALE = 0.002
+DEFAULT_SEED = 42
 
 
 def _dagster_home(data_dir: Path) -> Path:
@@ -30,6 +36,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
     files = generate(config, Path(args.out))
     for f in files:
         print(f"{f.rows:>12,}  {Path(args.out) / f.key}")
+    return 0
+
+
+def cmd_drop(args: argparse.Namespace) -> int:
+    """Land one more file for a source, as its feed would deliver it: what the sensors pick up live."""
+    from medallion_platform.generate import DirtyRates, GenerateConfig, drop_batch  # noqa: PLC0415
+
+    landing = get_settings().landing
+    config = GenerateConfig(scale=args.scale, seed=args.seed,
+                            dirty=DirtyRates.none() if args.clean else DirtyRates())
+    with tempfile.TemporaryDirectory(prefix="medallion-drop-") as folder:
+        dropped = drop_batch(config, args.source, args.rows, date.fromisoformat(args.day), Path(folder))
+        landed = landing.put_file(Path(folder) / dropped.key, dropped.key)
+    print(f"{dropped.rows:>12,}  {landed.key}")
     return 0
 
 
@@ -100,7 +120,7 @@ def cmd_dev(_args: argparse.Namespace) -> int:
 def _add_generate_options(parser: argparse.ArgumentParser, scale: float) -> None:
     parser.add_argument("--scale", type=float, default=scale,
                         help="1.0 = 5M customers, 100k products, 20M transactions, 20M events")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--days", type=int, default=3, help="one file per source per day")
     parser.add_argument("--start-date", default="2026-11-20")
 
@@ -115,8 +135,19 @@ def main(argv: list[str] | None = None) -> int:
     generate.set_defaults(func=cmd_generate)
 
     demo = commands.add_parser("demo", help="run medallion_job end to end and print the summary")
-    _add_generate_options(demo, scale=0.002)
+    _add_generate_options(demo, scale=DEMO_SCALE)
     demo.set_defaults(func=cmd_demo)
+
+    drop = commands.add_parser("drop", help="land one new file for a source and day, as its feed would")
+    drop.add_argument("--source", required=True, choices=list(SOURCES))
+    drop.add_argument("--rows", type=int, required=True)
+    drop.add_argument("--day", default=datetime.now(timezone.utc).date().isoformat(),
+                      help="landing day, YYYY-MM-DD (default: today, UTC)")
+    drop.add_argument("--scale", type=float, default=DEMO_SCALE,
+                      help="the scale the warehouse was built at, so the rows name its customers and products")
+    drop.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    drop.add_argument("--clean", action="store_true", help="no dirty rows: every row reaches Silver")
+    drop.set_defaults(func=cmd_drop)
 
     commands.add_parser("summary", help="rows per layer, rejects and quarantine").set_defaults(func=cmd_summary)
     commands.add_parser("report", help="latest result of every asset check; exit 1 if an ERROR check failed"

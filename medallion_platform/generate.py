@@ -9,7 +9,8 @@ file per source per day, so the same tree can be copied into a landing zone as d
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -55,6 +56,11 @@ class DirtyRates:
         for name, value in asdict(self).items():
             if not 0.0 <= value <= 0.5:
                 raise ValueError(f"dirty rate {name}={value} must be between 0 and 0.5")
+
+    @classmethod
+    def none(cls) -> "DirtyRates":
+        """No defects: for benchmarks that must know exactly which rows reach Gold."""
+        return cls(**{name: 0.0 for name in asdict(cls())})
 
 
 @dataclass(frozen=True)
@@ -387,16 +393,8 @@ def generate(config: GenerateConfig, out_dir: Path) -> list[GeneratedFile]:
     dates = config.batch_dates
 
     def write(source: str, day: date, frame) -> None:
-        spec = get_source(source)
-        key = f"{source}/{day.isoformat()}/{source}_{day.strftime('%Y%m%d')}{spec.file_suffix}"
-        path = out_dir / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_file(spec.format, frame, path)
-        broken = gen.broken_lines(source, len(frame))
-        if broken:
-            with open(path, "a", encoding="utf-8") as handle:
-                handle.write("\n".join(broken) + "\n")
-        files.append(GeneratedFile(source, day, key, len(frame) + len(broken)))
+        key = f"{source}/{day.isoformat()}/{source}_{day.strftime('%Y%m%d')}{get_source(source).file_suffix}"
+        files.append(GeneratedFile(source, day, key, _write_feed(gen, source, frame, out_dir / key)))
 
     customer_chunks = _daily_chunks(gen.n_customers, config.days)
     seen = 0
@@ -433,6 +431,67 @@ def generate(config: GenerateConfig, out_dir: Path) -> list[GeneratedFile]:
     manifest = {"config": _jsonable(asdict(config)), "files": [_jsonable(asdict(f)) for f in files]}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return files
+
+
+# A dropped row's number is its drop's number (milliseconds since the epoch when the drop was made)
+# times MAX_DROP_ROWS plus its index in the drop: TRX1781234567890000042 is row 42 of drop
+# 1781234567890. The demo numbers rows from 1 and has at most 200M of a source (scale 10, 9 digits);
+# these numbers have 19 digits, so they never meet the demo's, and drops made at least a millisecond
+# apart never meet each other. 19 digits still fit the int64 the id formatting goes through.
+MAX_DROP_ROWS = 1_000_000
+ID_PREFIXES = {"customers": "C", "products": "P", "transactions": "TRX", "events": "EVT"}
+
+
+def drop_batch(config: GenerateConfig, source: str, rows: int, day: date, out_dir: Path,
+               drop_number: int | None = None) -> GeneratedFile:
+    """One more file for `source` on `day`, written under `out_dir` as
+    `<source>/<day>/<source>_<YYYYMMDD>_drop<drop number><suffix>`: a feed's next delivery after the demo.
+
+    Rows come from the Generator's own row functions with the demo's scale and seed, so customer and
+    product ids, prices and vocabularies are the demo's; each drop draws its rows from its own random
+    stream, and every record is new (no re-sent versions), under an id no earlier drop or demo file
+    has (see MAX_DROP_ROWS). `config.dirty` decides the dirt; DirtyRates.none() gives a file whose
+    every row reaches Silver.
+    """
+    if not 1 <= rows <= MAX_DROP_ROWS:
+        raise ValueError(f"rows={rows} must be between 1 and {MAX_DROP_ROWS:,}")
+    spec = get_source(source)
+    if drop_number is None:
+        drop_number = time.time_ns() // 1_000_000
+    gen = Generator(replace(config, start_date=day))  # customers register before the day they arrive
+    # Prices were drawn from the seed when the Generator was made, as for the demo; the rows are not.
+    gen.rng = np.random.default_rng([config.seed, drop_number])
+    first_number = drop_number * MAX_DROP_ROWS
+    if source == "transactions":
+        frame = gen.transactions(first_number, rows, day)
+    elif source == "events":
+        frame = gen.events(first_number, rows, day)
+    else:
+        existing = gen.n_customers if source == "customers" else gen.n_products
+        make = gen.customers if source == "customers" else gen.products
+        frame = make(gen.rng.integers(0, existing, rows), revision=0)
+        frame[spec.primary_key] = _new_ids(frame[spec.primary_key].to_numpy(), ID_PREFIXES[source], first_number)
+    key = f"{source}/{day.isoformat()}/{source}_{day.strftime('%Y%m%d')}_drop{drop_number}{spec.file_suffix}"
+    return GeneratedFile(source, day, key, _write_feed(gen, source, frame, out_dir / key))
+
+
+def _new_ids(sampled: np.ndarray, prefix: str, first_number: int) -> np.ndarray:
+    """New ids for rows whose values were sampled from existing records; rows the dirt left without an
+    id keep their empty id."""
+    fresh = _ids(prefix, np.arange(first_number, first_number + len(sampled)), 1)
+    return np.where(sampled == "", "", fresh)
+
+
+def _write_feed(gen: Generator, source: str, frame, path: Path) -> int:
+    """Write a feed file, then append the lines no parser accepts as the real feeds carry them; return
+    the number of rows written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_file(get_source(source).format, frame, path)
+    broken = gen.broken_lines(source, len(frame))
+    if broken:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write("\n".join(broken) + "\n")
+    return len(frame) + len(broken)
 
 
 def _resend_transactions(gen: Generator, already_sent: np.ndarray, day: date) -> pd.DataFrame:
