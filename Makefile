@@ -7,7 +7,7 @@ UV := .uv/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test dev summary report clean
+.PHONY: install demo test dev summary report clean bench-latency bench-incremental
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -30,6 +30,13 @@ summary: install
 
 report: install
 	$(VENV)/bin/medallion report
+
+# Benchmarks, not tests: each builds its own warehouse under /tmp and writes benchmarks/results/*.json.
+bench-latency: install
+	$(VENV)/bin/python benchmarks/latency.py
+
+bench-incremental: install
+	$(VENV)/bin/python benchmarks/incremental.py
 
 clean:
 	rm -rf data sql/target

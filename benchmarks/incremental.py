@@ -1,0 +1,212 @@
+"""Incremental refresh versus full rebuild, on a warehouse large enough for the difference to show.
+
+Builds a base warehouse with `medallion demo` at --scale (0.05: 1M transactions, 1M events, 250k
+customers) over --days days, then, for each repetition, lands one new transactions file with 1% of
+the base's transactions (`medallion drop`) on the day after the last one loaded, and times, in this
+process with the real definitions:
+
+  (a) incremental: Bronze transactions for that day and everything in Silver and Gold downstream of
+      it, for that day's partition: the assets the automation sensor requests after such a file,
+      here in one run (no run launches or sensor ticks, which benchmarks/latency.py measures);
+  (b) full: the nightly_full_refresh job, every Silver and Gold model rebuilt from all of Bronze.
+
+After (a) and again after (b) it reads the same totals from Silver and Gold: both must agree, or the
+comparison would be between different work.
+
+    .venv/bin/python benchmarks/incremental.py [--scale 0.05] [--days 5] [--repetitions 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+MEDALLION = Path(sys.executable).with_name("medallion")
+
+TARGET_RATIO = 0.10
+DROP_SHARE = 0.01
+INCREMENTAL_JOB = "incremental_refresh_of_transactions"
+# What (a) and (b) must agree on: every Silver transaction and every Gold sales row.
+TOTALS = """
+SELECT (SELECT count(*) FROM silver.transactions),
+       (SELECT sum(total_amount) FROM silver.transactions),
+       (SELECT sum(num_transactions) FROM gold.vw_daily_sales_analysis),
+       (SELECT sum(total_sales) FROM gold.vw_daily_sales_analysis),
+       (SELECT sum(purchase_count) FROM gold.vw_customer_product_affinity),
+       (SELECT sum(total_revenue) FROM gold.top_products),
+       (SELECT sum(number_of_purchases) FROM gold.client_activity)
+"""
+
+
+class BenchmarkError(RuntimeError):
+    """A step of the benchmark did not do what the measurement needs."""
+
+
+def medallion(env: dict[str, str], *args: str, timeout: float) -> str:
+    """Run the `medallion` CLI; its output, or a BenchmarkError with it."""
+    done = subprocess.run([str(MEDALLION), *args], cwd=PROJECT_ROOT, env=env, timeout=timeout,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchmarkError(f"medallion {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def step_profile(instance, run_id: str) -> dict:
+    """Seconds per step of a run, and per dbt model the time dbt reports for it: a dbt step's duration
+    beyond the sum of its models is dbt's start-up, parsing and tests, and dagster-dbt's work."""
+    from dagster import DagsterEventType  # noqa: PLC0415
+
+    events = instance.all_logs(run_id, of_type={
+        DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.ASSET_MATERIALIZATION})
+    starts = {e.step_key: e.timestamp for e in events if e.dagster_event_type == DagsterEventType.STEP_START}
+    steps = {e.step_key: round(e.timestamp - starts[e.step_key], 2) for e in events
+             if e.dagster_event_type == DagsterEventType.STEP_SUCCESS}
+    models: dict[str, dict[str, float]] = {}
+    for event in events:
+        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.asset_materialization
+            duration = materialization.metadata.get("Execution Duration")
+            if duration is not None:
+                models.setdefault(event.step_key, {})[materialization.asset_key.to_user_string()] = round(
+                    float(duration.value), 2)
+    return {"steps": steps, "dbt_models_by_step": models}
+
+
+def timed_run(job, instance, partition: str) -> dict:
+    started = time.perf_counter()
+    result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False)
+    seconds = time.perf_counter() - started
+    if not result.success:
+        failures = [e.event_specific_data.error.message.strip() for e in result.all_events if e.is_step_failure]
+        raise BenchmarkError(f"{job.name} failed for {partition}: {failures}")
+    return {"seconds": round(seconds, 2), "run_id": result.run_id, **step_profile(instance, result.run_id)}
+
+
+def totals(warehouse: Path) -> list:
+    import duckdb  # noqa: PLC0415
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [str(value) for value in con.execute(TOTALS).fetchone()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=0.05)
+    parser.add_argument("--days", type=int, default=5, help="days of feeds in the base warehouse")
+    parser.add_argument("--repetitions", type=int, default=3, help="new days landed, each timed both ways")
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path("/tmp") / f"medallion-incremental-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+    args = parser.parse_args(argv)
+
+    data_dir = args.data_dir.resolve()
+    if data_dir.exists() and any(data_dir.iterdir()):
+        parser.error(f"{data_dir} is not empty: the benchmark needs a fresh data folder")
+    for variable in [v for v in os.environ if v.startswith("MEDALLION_")]:
+        del os.environ[variable]
+    os.environ.update(MEDALLION_DATA_DIR=str(data_dir), DAGSTER_HOME=str(data_dir / "dagster_home"))
+    env = dict(os.environ)
+
+    # The new days are the last ones the partitions have (today is the last), one per repetition.
+    today = datetime.now(timezone.utc).date()
+    new_days = [(today - timedelta(days=args.repetitions - 1 - r)).isoformat() for r in range(args.repetitions)]
+    start = today - timedelta(days=args.repetitions + args.days - 1)
+    base_command = ["demo", "--scale", str(args.scale), "--days", str(args.days), "--start-date", start.isoformat()]
+
+    from medallion_platform.generate import GenerateConfig  # noqa: PLC0415
+
+    drop_rows = round(GenerateConfig(scale=args.scale).rows("transactions") * DROP_SHARE)
+    result = {"benchmark": "incremental", "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "command": " ".join([sys.executable, *sys.argv]), "cpus": os.cpu_count(), "data_dir": str(data_dir),
+              "base_warehouse": "medallion " + " ".join(base_command), "drop_rows": drop_rows, "repetitions": []}
+    started = time.time()
+    try:
+        print(f"building the base warehouse in {data_dir}: medallion {' '.join(base_command)}", flush=True)
+        medallion(env, *base_command, timeout=3600)
+        result["base_build_seconds"] = round(time.time() - started, 1)
+        print(f"  {result['base_build_seconds']} s", flush=True)
+
+        from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job  # noqa: PLC0415
+
+        from medallion_platform.definitions import build_definitions  # noqa: PLC0415
+        from medallion_platform.settings import get_settings  # noqa: PLC0415
+
+        settings = get_settings()
+        downstream_of_transactions = AssetSelection.assets(AssetKey(["bronze", "transactions"])).downstream() & (
+            AssetSelection.groups("silver", "gold") | AssetSelection.assets(AssetKey(["bronze", "transactions"])))
+        defs = Definitions.merge(build_definitions(settings), Definitions(jobs=[define_asset_job(
+            INCREMENTAL_JOB, selection=downstream_of_transactions)]))
+        incremental_job = defs.resolve_job_def(INCREMENTAL_JOB)
+        full_job = defs.resolve_job_def("nightly_full_refresh")
+        result["incremental_assets"] = sorted(
+            k.to_user_string() for k in downstream_of_transactions.resolve(defs.resolve_asset_graph()))
+        instance = DagsterInstance.from_config(os.environ["DAGSTER_HOME"])
+
+        for number, day in enumerate(new_days, 1):
+            printed_rows, key = medallion(env, "drop", "--source", "transactions", "--rows", str(drop_rows),
+                                          "--day", day, "--scale", str(args.scale), timeout=300).split()
+            incremental = timed_run(incremental_job, instance, day)
+            after_incremental = totals(settings.duckdb_path)
+            full = timed_run(full_job, instance, day)
+            after_full = totals(settings.duckdb_path)
+            if after_incremental != after_full:
+                raise BenchmarkError(f"{day}: the incremental refresh left {after_incremental}, "
+                                     f"the full rebuild {after_full}")
+            repetition = {"day": day, "landed": key, "rows_landed": int(printed_rows.replace(",", "")),
+                          "incremental": incremental, "full": full,
+                          "ratio": round(incremental["seconds"] / full["seconds"], 3), "totals_agree": after_full}
+            result["repetitions"].append(repetition)
+            print(f"repetition {number}/{args.repetitions} ({key}, {printed_rows} rows): incremental "
+                  f"{incremental['seconds']:.2f} s, full {full['seconds']:.2f} s, ratio {repetition['ratio']:.3f}",
+                  flush=True)
+
+        result["summary"] = report(result["repetitions"])
+        return 0
+    except (BenchmarkError, subprocess.TimeoutExpired, KeyboardInterrupt) as error:
+        result["error"] = f"{type(error).__name__}: {error}"
+        print(f"\nbenchmark stopped: {result['error']}", file=sys.stderr)
+        return 1
+    finally:
+        result["wall_seconds"] = round(time.time() - started, 1)
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / f"incremental-{result['started_at'].replace(':', '')}.json"
+        path.write_text(json.dumps(result, indent=2))
+        print(f"\nresult: {path}")
+
+
+def report(repetitions: list[dict]) -> dict:
+    incremental = [r["incremental"]["seconds"] for r in repetitions]
+    full = [r["full"]["seconds"] for r in repetitions]
+    summary = {
+        "incremental_median_seconds": round(statistics.median(incremental), 2),
+        "full_median_seconds": round(statistics.median(full), 2),
+    }
+    summary["ratio_of_medians"] = round(summary["incremental_median_seconds"] / summary["full_median_seconds"], 3)
+    summary["target_met"] = summary["ratio_of_medians"] <= TARGET_RATIO
+    print(f"\nincremental {summary['incremental_median_seconds']} s vs full {summary['full_median_seconds']} s "
+          f"(medians of {len(repetitions)}): ratio {summary['ratio_of_medians']:.3f} "
+          f"(target <= {TARGET_RATIO:.2f}: {'met' if summary['target_met'] else 'MISSED'})")
+    for name in ("incremental", "full"):
+        print(f"\n{name}: mean seconds per step (dbt's own time per model below its step)")
+        steps = repetitions[0][name]["steps"]
+        for step in steps:
+            mean = statistics.mean(r[name]["steps"].get(step, 0.0) for r in repetitions)
+            print(f"  {mean:>8.2f}  {step}")
+            models = repetitions[0][name]["dbt_models_by_step"].get(step, {})
+            for model in models:
+                model_mean = statistics.mean(r[name]["dbt_models_by_step"].get(step, {}).get(model, 0.0)
+                                             for r in repetitions)
+                print(f"  {'':>8}  {model_mean:>8.2f}  {model}")
+    return summary
+
+
+if __name__ == "__main__":
+    sys.exit(main())

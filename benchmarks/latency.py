@@ -1,0 +1,402 @@
+"""Latency of the live pipeline: from a file landing to its rows being visible in Gold.
+
+Starts `dagster dev` (webserver on 127.0.0.1, and the daemon that runs the sensors and launches runs)
+on a fresh data folder whose base warehouse `medallion demo` built with today as its last day, then
+lands clean transaction files one at a time with `medallion drop` and times each from the landed
+file's mtime until today's sum(num_transactions) in gold.vw_daily_sales_analysis has grown by exactly
+the rows dropped. Each drop starts from a settled pipeline: no run in progress and both sensors
+ticked since without requesting anything. The runs between landing and visibility are read back from
+the Dagster instance, to show where the time went.
+
+    .venv/bin/python benchmarks/latency.py [--drops 20] [--rows 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+
+from medallion_platform.settings import DUCKDB_WRITER_POOL
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+BIN = Path(sys.executable).parent  # the venv's console scripts, beside the interpreter running this
+
+TARGET_P50_SECONDS = 20.0
+TARGET_P95_SECONDS = 45.0
+POLL_SECONDS = 0.5
+SENSORS = ("landed_files_to_bronze", "follow_bronze")
+GOLD_ROWS_FOR_DAY = ("SELECT coalesce(sum(num_transactions), 0) FROM gold.vw_daily_sales_analysis "
+                     "WHERE transaction_date = ?")
+
+
+class BenchmarkError(RuntimeError):
+    """The pipeline did not do what the measurement needs (a run failed, a wait timed out)."""
+
+
+def medallion(env: dict[str, str], *args: str, timeout: float) -> str:
+    """Run the `medallion` CLI; its output, or a BenchmarkError with it."""
+    done = subprocess.run([str(BIN / "medallion"), *args], cwd=PROJECT_ROOT, env=env, timeout=timeout,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchmarkError(f"medallion {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def dagster_dev(env: dict[str, str], log_path: Path):
+    """`dagster dev` on a free 127.0.0.1 port, in its own process group so that stopping it also stops
+    the code server, daemon and run workers it started; stopped however the block is left."""
+    port = free_loopback_port()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [str(BIN / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1",
+             "-p", str(port)],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield process, port
+        finally:
+            stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM the group (dagster dev shuts its children down), SIGKILL whatever is left after 60 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+class Pipeline:
+    """What the benchmark reads from the running pipeline: runs and ticks from the Dagster instance,
+    Gold from the warehouse.
+
+    The warehouse is read only while no step holds a slot of the duckdb_writer pool. dbt-duckdb does
+    not retry when another process holds the file (the profile sets no `retries`), so a reader that
+    happened to hold it when a dbt step opened it would fail that step; a dbt step opens the file
+    seconds after claiming its slot (dagster-dbt's preparation and dbt's start-up), so a read begun
+    right after seeing no claimed slot is over by then. Bronze and the checks connect through
+    DuckDBResource, which retries."""
+
+    def __init__(self, dagster_home: Path, warehouse: Path, dev: subprocess.Popen, dev_log: Path):
+        from dagster import DagsterInstance  # noqa: PLC0415
+
+        self.instance = DagsterInstance.from_config(str(dagster_home))
+        self.warehouse = warehouse
+        self.dev = dev
+        self.dev_log = dev_log
+
+    def check_dev_alive(self) -> None:
+        if self.dev.poll() is not None:
+            tail = self.dev_log.read_text()[-3000:]
+            raise BenchmarkError(f"dagster dev exited with {self.dev.returncode}; its log ends:\n{tail}")
+
+    def runs_in_progress(self) -> int:
+        from dagster import RunsFilter  # noqa: PLC0415
+        from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES  # noqa: PLC0415
+
+        return self.instance.get_runs_count(RunsFilter(statuses=NOT_FINISHED_STATUSES))
+
+    def latest_ticks(self) -> dict[str, object]:
+        """The most recent tick of each of the two sensors (absent until the daemon first ticks it)."""
+        ticks = {}
+        for state in self.instance.all_instigator_state():
+            if state.instigator_name in SENSORS:
+                latest = self.instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+                if latest:
+                    ticks[state.instigator_name] = latest[0]
+        return ticks
+
+    def wait_until_settled(self, timeout: float) -> float:
+        """Wait until no run is in progress and each sensor has ticked since the last run ended without
+        requesting a run; return how long that took."""
+        from dagster._core.scheduler.instigation import TickStatus  # noqa: PLC0415
+
+        started = time.time()
+        while time.time() - started < timeout:
+            self.check_dev_alive()
+            if self.runs_in_progress() == 0:
+                last_end = max((r.end_time or 0 for r in self.instance.get_run_records(limit=50)), default=0)
+                ticks = self.latest_ticks()
+                if len(ticks) == len(SENSORS) and all(
+                        t.timestamp > last_end and t.status == TickStatus.SKIPPED for t in ticks.values()):
+                    return time.time() - started
+            time.sleep(1)
+        raise BenchmarkError(f"the pipeline did not settle within {timeout:.0f} s")
+
+    def gold_rows(self, day: str) -> int | None:
+        """The day's transactions in Gold, or None while the warehouse is busy (a step holds a writer
+        slot, or this read-only connection met a writer's lock)."""
+        if self.instance.event_log_storage.get_concurrency_info(DUCKDB_WRITER_POOL).claimed_slots:
+            return None
+        try:
+            with duckdb.connect(str(self.warehouse), read_only=True) as con:
+                return int(con.execute(GOLD_ROWS_FOR_DAY, [day]).fetchone()[0])
+        except duckdb.IOException:
+            return None
+
+    def gold_materialized_after(self, day: str, since: float) -> float | None:
+        """When the first materialization of the day's gold/vw_daily_sales_analysis after `since` was
+        recorded: dagster-dbt records it after dbt has exited, so the rows were committed a little before."""
+        from dagster import AssetKey, AssetRecordsFilter  # noqa: PLC0415
+
+        records = self.instance.fetch_materializations(AssetRecordsFilter(
+            asset_key=AssetKey(["gold", "vw_daily_sales_analysis"]), asset_partitions=[day], after_timestamp=since),
+            limit=1, ascending=True).records
+        return records[0].timestamp if records else None
+
+    def failed_runs_since(self, since: float) -> list[str]:
+        from dagster import DagsterRunStatus, RunsFilter  # noqa: PLC0415
+
+        records = self.instance.get_run_records(RunsFilter(
+            statuses=[DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED],
+            created_after=datetime.fromtimestamp(since, tz=timezone.utc)))
+        return [r.dagster_run.run_id for r in records]
+
+    def runs_between(self, since: float, until: float) -> list[dict]:
+        """Each run created in [since, until]: what it materialized and when it was created, launched
+        (its worker process started), began executing, and ended, and when each of its steps began
+        and ended."""
+        from dagster import DagsterEventType, RunsFilter  # noqa: PLC0415
+
+        records = self.instance.get_run_records(RunsFilter(
+            created_after=datetime.fromtimestamp(since, tz=timezone.utc),
+            created_before=datetime.fromtimestamp(until, tz=timezone.utc)))
+        runs = []
+        for record in sorted(records, key=lambda r: r.create_timestamp):
+            run = record.dagster_run
+            events = self.instance.all_logs(run.run_id, of_type={
+                DagsterEventType.RUN_STARTING, DagsterEventType.RUN_START,
+                DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE})
+            launched = next((e.timestamp for e in events
+                             if e.dagster_event_type == DagsterEventType.RUN_STARTING), None)
+            step_starts = {e.step_key: e.timestamp for e in events
+                           if e.dagster_event_type == DagsterEventType.STEP_START}
+            steps = {e.step_key: {"started": step_starts[e.step_key], "ended": e.timestamp} for e in events
+                     if e.dagster_event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
+                     and e.step_key in step_starts}
+            runs.append({
+                "run_id": run.run_id,
+                "status": run.status.value,
+                "assets": sorted(k.to_user_string() for k in run.asset_selection or ()),
+                "partition": run.tags.get("dagster/partition"),
+                "requested_by": run.tags.get("dagster/sensor_name", "-"),
+                "created": record.create_timestamp.timestamp(),
+                "launched": launched,
+                "started": record.start_time,
+                "ended": record.end_time,
+                "steps": steps,
+            })
+        return runs
+
+
+def measure_drop(pipeline: Pipeline, env: dict[str, str], day: str, rows: int, timeout: float) -> dict:
+    """Land one clean file for `day` and time it until Gold shows exactly its rows more."""
+    baseline = pipeline.gold_rows(day)  # settled: no run in progress
+    if baseline is None:
+        raise BenchmarkError("the warehouse is busy while no run is in progress")
+    printed_rows, key = medallion(env, "drop", "--source", "transactions", "--rows", str(rows), "--day", day,
+                                  "--clean", timeout=120).split()
+    if int(printed_rows.replace(",", "")) != rows:
+        raise BenchmarkError(f"{key}: {printed_rows} rows landed, {rows} asked for")
+    landed_at = (Path(env["MEDALLION_DATA_DIR"]) / "landing" / key).stat().st_mtime
+    while time.time() - landed_at < timeout:
+        pipeline.check_dev_alive()
+        failed = pipeline.failed_runs_since(landed_at)
+        if failed:
+            raise BenchmarkError(f"{key}: run(s) {', '.join(failed)} failed; see the Dagster UI or {pipeline.dev_log}")
+        seen = pipeline.gold_rows(day)
+        if seen is not None and seen >= baseline + rows:
+            visible_at = time.time()
+            if seen != baseline + rows:
+                raise BenchmarkError(f"{key}: Gold grew by {seen - baseline} rows for {day}, {rows} were dropped")
+            break
+        time.sleep(POLL_SECONDS)
+    else:
+        raise BenchmarkError(f"{key}: not visible in Gold within {timeout:.0f} s")
+    materialized_at = pipeline.gold_materialized_after(day, landed_at)
+    return {"key": key, "rows": rows, "landed_at": landed_at, "visible_at": visible_at,
+            "latency_seconds": round(visible_at - landed_at, 3),
+            "gold_materialization_recorded_after_seconds":
+                round(materialized_at - landed_at, 3) if materialized_at else None}
+
+
+def runs_that_made_it_visible(drop: dict) -> list[dict]:
+    """The runs that had begun executing when the rows were seen in Gold, in order. They ran one after
+    another: the writer pool keeps a run in the queue until the previous one has released its slot,
+    so a run requested meanwhile (the rest of Gold) starts after the rows were visible."""
+    return [run for run in drop["runs"] if run["started"] and run["started"] <= drop["visible_at"]]
+
+
+def stage_breakdown(drop: dict) -> dict[str, float]:
+    """Where one drop's latency went, in seconds, up to the moment the rows were seen: waiting for a
+    sensor or automation tick to request the next run, waiting in the run queue, starting the run's
+    worker process (imports, loading the definitions), executing steps, the rest of each run around
+    its steps, and, after the last, noticing the result."""
+    visible = drop["visible_at"]
+    stages = {"waiting for a tick": 0.0, "queued": 0.0, "worker process start": 0.0, "steps": 0.0,
+              "run overhead around steps": 0.0, "after the last run": 0.0}
+    previous_end = drop["landed_at"]
+    for run in runs_that_made_it_visible(drop):
+        launched = run["launched"] or run["created"]
+        ended = min(run["ended"], visible)
+        steps = sum(min(step["ended"], visible) - step["started"] for step in run["steps"].values()
+                    if step["started"] < visible)
+        stages["waiting for a tick"] += max(0.0, run["created"] - previous_end)
+        stages["queued"] += launched - run["created"]
+        stages["worker process start"] += run["started"] - launched
+        stages["steps"] += steps
+        stages["run overhead around steps"] += ended - run["started"] - steps
+        previous_end = ended
+    stages["after the last run"] = visible - previous_end
+    return {stage: round(seconds, 3) for stage, seconds in stages.items()}
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Linear interpolation between the closest ranks (the 'inclusive' method)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def report(drops: list[dict]) -> dict:
+    latencies = [d["latency_seconds"] for d in drops]
+    summary = {
+        "drops": len(drops),
+        "p50_seconds": round(percentile(latencies, 0.50), 2),
+        "p95_seconds": round(percentile(latencies, 0.95), 2),
+        "max_seconds": round(max(latencies), 2),
+        "mean_seconds": round(statistics.mean(latencies), 2),
+        "runs_per_drop": sorted({len(runs_that_made_it_visible(d)) for d in drops}),
+    }
+    summary["target_met"] = summary["p50_seconds"] <= TARGET_P50_SECONDS and summary["p95_seconds"] <= TARGET_P95_SECONDS
+    breakdowns = [stage_breakdown(d) for d in drops]
+    summary["mean_seconds_by_stage"] = {
+        stage: round(statistics.mean(b[stage] for b in breakdowns), 2) for stage in breakdowns[0]}
+    hops: dict[int, list[dict]] = {}
+    for drop in drops:
+        for number, run in enumerate(runs_that_made_it_visible(drop), 1):
+            hops.setdefault(number, []).append(run)
+    summary["mean_seconds_by_hop"] = [
+        {"hop": number, "assets": runs[0]["assets"], "requested_by": runs[0]["requested_by"], "runs": len(runs),
+         "created_to_ended": round(statistics.mean(r["ended"] - r["created"] for r in runs), 2),
+         "worker_process_start": round(statistics.mean(r["started"] - (r["launched"] or r["created"]) for r in runs), 2),
+         "mean_seconds_by_step": {
+             step: round(statistics.mean(r["steps"][step]["ended"] - r["steps"][step]["started"]
+                                         for r in runs if step in r["steps"]), 2)
+             for step in runs[0]["steps"]}}
+        for number, runs in sorted(hops.items())]
+    recorded = [d["gold_materialization_recorded_after_seconds"] for d in drops
+                if d["gold_materialization_recorded_after_seconds"] is not None]
+    if recorded:
+        summary["p50_seconds_to_gold_materialization_event"] = round(percentile(recorded, 0.50), 2)
+
+    print(f"\n{'drop':>4}  {'latency s':>9}  {'runs':>4}  key")
+    for number, drop in enumerate(drops, 1):
+        print(f"{number:>4}  {drop['latency_seconds']:>9.2f}  {len(runs_that_made_it_visible(drop)):>4}  {drop['key']}")
+    print(f"\np50 {summary['p50_seconds']} s, p95 {summary['p95_seconds']} s, max {summary['max_seconds']} s, "
+          f"mean {summary['mean_seconds']} s over {len(drops)} drops "
+          f"(target p50 <= {TARGET_P50_SECONDS:g} s, p95 <= {TARGET_P95_SECONDS:g} s: "
+          f"{'met' if summary['target_met'] else 'MISSED'})")
+    print("\nmean seconds per drop, by stage:")
+    for stage, seconds in summary["mean_seconds_by_stage"].items():
+        print(f"  {seconds:>7.2f}  {stage}")
+    if "p50_seconds_to_gold_materialization_event" in summary:
+        print(f"  (p50 from landing to the Gold materialization event: "
+              f"{summary['p50_seconds_to_gold_materialization_event']} s)")
+    print("\nmean seconds per run, in the order the runs came (created -> ended; worker start; steps):")
+    for hop in summary["mean_seconds_by_hop"]:
+        steps = ", ".join(f"{step} {seconds:.2f}" for step, seconds in hop["mean_seconds_by_step"].items())
+        print(f"  run {hop['hop']} x{hop['runs']} by {hop['requested_by']}: {', '.join(hop['assets'])}\n"
+              f"      {hop['created_to_ended']:.2f} s; worker start {hop['worker_process_start']:.2f} s; {steps}")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--drops", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=500, help="transactions per dropped file")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds a drop may take to reach Gold")
+    parser.add_argument("--settle-timeout", type=float, default=600,
+                        help="seconds the pipeline may take to go quiet before a drop")
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path("/tmp") / f"medallion-latency-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # leave through the finally blocks below
+
+    data_dir = args.data_dir.resolve()
+    if data_dir.exists() and any(data_dir.iterdir()):
+        parser.error(f"{data_dir} is not empty: the benchmark needs a fresh data folder")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDALLION_")}
+    env.update(MEDALLION_DATA_DIR=str(data_dir), DAGSTER_HOME=str(data_dir / "dagster_home"))
+    today = datetime.now(timezone.utc).date()
+    day = today.isoformat()
+    base_command = ["demo", "--days", "3", "--start-date", (today - timedelta(days=2)).isoformat()]
+
+    result = {"benchmark": "latency", "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "command": " ".join([sys.executable, *sys.argv]), "cpus": os.cpu_count(), "data_dir": str(data_dir),
+              "base_warehouse": "medallion " + " ".join(base_command), "day": day,
+              "drop_command": f"medallion drop --source transactions --rows {args.rows} --day {day} --clean",
+              "drops": []}
+    started = time.time()
+    try:
+        print(f"building the base warehouse in {data_dir}: medallion {' '.join(base_command)}", flush=True)
+        medallion(env, *base_command, timeout=900)
+        result["base_build_seconds"] = round(time.time() - started, 1)
+        dev_log = data_dir / "dagster_dev.log"
+        with dagster_dev(env, dev_log) as (dev, port):
+            print(f"dagster dev on http://127.0.0.1:{port} (log {dev_log}); waiting for it to settle", flush=True)
+            pipeline = Pipeline(data_dir / "dagster_home", data_dir / "warehouse.duckdb", dev, dev_log)
+            result["startup_settle_seconds"] = round(pipeline.wait_until_settled(args.settle_timeout), 1)
+            for number in range(1, args.drops + 1):
+                drop = measure_drop(pipeline, env, day, args.rows, args.timeout)
+                # The runs are read once all have ended: the rest of Gold follows the visible rows.
+                pipeline.wait_until_settled(args.settle_timeout)
+                drop["runs"] = pipeline.runs_between(drop["landed_at"] - 1, drop["visible_at"])
+                result["drops"].append(drop)
+                print(f"drop {number:>2}/{args.drops}: {drop['latency_seconds']:6.2f} s, "
+                      f"{len(runs_that_made_it_visible(drop))} runs, {drop['key']}", flush=True)
+        result["summary"] = report(result["drops"])
+        return 0
+    except (BenchmarkError, subprocess.TimeoutExpired, KeyboardInterrupt) as error:
+        result["error"] = f"{type(error).__name__}: {error}"
+        print(f"\nbenchmark stopped: {result['error']}", file=sys.stderr)
+        return 1
+    finally:
+        result["wall_seconds"] = round(time.time() - started, 1)
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / f"latency-{result['started_at'].replace(':', '')}.json"
+        path.write_text(json.dumps(result, indent=2))
+        print(f"\nresult: {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
