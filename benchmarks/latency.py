@@ -27,6 +27,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster._core.scheduler.instigation import TickStatus
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 
 from medallion_platform.settings import DUCKDB_WRITER_POOL
 
@@ -105,8 +108,6 @@ class Pipeline:
     DuckDBResource, which retries."""
 
     def __init__(self, dagster_home: Path, warehouse: Path, dev: subprocess.Popen, dev_log: Path):
-        from dagster import DagsterInstance  # noqa: PLC0415
-
         self.instance = DagsterInstance.from_config(str(dagster_home))
         self.warehouse = warehouse
         self.dev = dev
@@ -118,9 +119,6 @@ class Pipeline:
             raise BenchmarkError(f"dagster dev exited with {self.dev.returncode}; its log ends:\n{tail}")
 
     def runs_in_progress(self) -> int:
-        from dagster import RunsFilter  # noqa: PLC0415
-        from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES  # noqa: PLC0415
-
         return self.instance.get_runs_count(RunsFilter(statuses=NOT_FINISHED_STATUSES))
 
     def latest_ticks(self) -> dict[str, object]:
@@ -136,8 +134,6 @@ class Pipeline:
     def wait_until_settled(self, timeout: float) -> float:
         """Wait until no run is in progress and each sensor has ticked since the last run ended without
         requesting a run; return how long that took."""
-        from dagster._core.scheduler.instigation import TickStatus  # noqa: PLC0415
-
         started = time.time()
         while time.time() - started < timeout:
             self.check_dev_alive()
@@ -164,16 +160,12 @@ class Pipeline:
     def gold_materialized_after(self, day: str, since: float) -> float | None:
         """When the first materialization of the day's gold/vw_daily_sales_analysis after `since` was
         recorded: dagster-dbt records it after dbt has exited, so the rows were committed a little before."""
-        from dagster import AssetKey, AssetRecordsFilter  # noqa: PLC0415
-
         records = self.instance.fetch_materializations(AssetRecordsFilter(
             asset_key=AssetKey(["gold", "vw_daily_sales_analysis"]), asset_partitions=[day], after_timestamp=since),
             limit=1, ascending=True).records
         return records[0].timestamp if records else None
 
     def failed_runs_since(self, since: float) -> list[str]:
-        from dagster import DagsterRunStatus, RunsFilter  # noqa: PLC0415
-
         records = self.instance.get_run_records(RunsFilter(
             statuses=[DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED],
             created_after=datetime.fromtimestamp(since, tz=timezone.utc)))
@@ -183,8 +175,6 @@ class Pipeline:
         """Each run created in [since, until]: what it materialized and when it was created, launched
         (its worker process started), began executing, and ended, and when each of its steps began
         and ended."""
-        from dagster import DagsterEventType, RunsFilter  # noqa: PLC0415
-
         records = self.instance.get_run_records(RunsFilter(
             created_after=datetime.fromtimestamp(since, tz=timezone.utc),
             created_before=datetime.fromtimestamp(until, tz=timezone.utc)))
