@@ -117,6 +117,18 @@ def cmd_dev(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snowflake_ddl(args: argparse.Namespace) -> int:
+    """Render the Snowflake objects (stage, pipes, streams, tasks, grants) from the source registry."""
+    from medallion_platform.snowflake.ddl import SnowflakeParams, write_files  # noqa: PLC0415
+
+    given = {"bucket": args.bucket, "prefix": args.prefix, "aws_role_arn": args.role_arn,
+             "database": args.database, "warehouse": args.warehouse}
+    params = SnowflakeParams(**{name: value for name, value in given.items() if value is not None})
+    for path in write_files(Path(args.out), params):
+        print(path)
+    return 0
+
+
 def _add_generate_options(parser: argparse.ArgumentParser, scale: float) -> None:
     parser.add_argument("--scale", type=float, default=scale,
                         help="1.0 = 5M customers, 100k products, 20M transactions, 20M events")
@@ -153,6 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("report", help="latest result of every asset check; exit 1 if an ERROR check failed"
                         ).set_defaults(func=cmd_report)
     commands.add_parser("dev", help="the Dagster UI and daemon on these definitions").set_defaults(func=cmd_dev)
+
+    snowflake = commands.add_parser("snowflake", help="Snowflake-native objects for the production path")
+    snowflake_commands = snowflake.add_subparsers(dest="snowflake_command", required=True)
+    ddl = snowflake_commands.add_parser("ddl", help="write the Snowflake SQL (stage, pipes, streams, tasks, "
+                                                    "grants) rendered from the source registry")
+    ddl.add_argument("--out", default=str(PROJECT_ROOT / "sql" / "snowflake"), help="folder for the .sql files")
+    ddl.add_argument("--bucket", help="landing bucket")
+    ddl.add_argument("--prefix", help="key prefix inside the bucket")
+    ddl.add_argument("--role-arn", help="IAM role the storage integration assumes")
+    ddl.add_argument("--database", help="Snowflake database (default MEDALLION)")
+    ddl.add_argument("--warehouse", help="warehouse the tasks and readers use")
+    ddl.set_defaults(func=cmd_snowflake_ddl)
 
     args = parser.parse_args(argv)
     try:

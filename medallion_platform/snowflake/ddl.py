@@ -1,0 +1,680 @@
+"""Snowflake-native objects for the medallion pipeline, rendered from the source registry.
+
+For teams that run the Bronze and Silver hops inside Snowflake, as hand-written Snowflake pipelines
+do: a storage integration and an external stage on the landing bucket, file formats, one Bronze
+table and one auto-ingest pipe per source (COPY INTO with the METADATA$ lineage columns), an
+append-only stream on each Bronze table and a task that MERGEs its new rows into Silver, and three
+least-privilege roles. Every per-source object comes from `SOURCES`: a feed added to the registry
+gets its table, pipe, stream, task and grants here without an edit.
+
+The dbt models in sql/models/silver remain the reference implementation of Silver; the tasks here
+mirror their cleaning and their latest-version rule (see `SILVER_RULES`). `medallion snowflake ddl`
+writes the files; sql/snowflake/ holds them rendered with the defaults.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from medallion_platform.settings import DBT_PROJECT_DIR
+from medallion_platform.sources import SOURCES, Source
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+IDENTIFIER_PARAMETERS = ("database", "warehouse", "integration", "loader_role", "transformer_role", "reader_role")
+# Other parameters end up inside SQL string literals: each has the shape its use allows, and no quote.
+TASK_SCHEDULE = re.compile(r"[1-9][0-9]* MINUTES?|USING CRON [0-9*,/ A-Za-z_-]+")
+LITERAL_PARAMETERS = {
+    "bucket": re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+    "prefix": re.compile(r"([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?"),  # after stripping outer slashes
+    "aws_role_arn": re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+"),
+    "schedule": TASK_SCHEDULE,
+    "ledger_schedule": TASK_SCHEDULE,
+}
+
+
+@dataclass(frozen=True)
+class SnowflakeParams:
+    """Names and places the rendered SQL uses. Defaults render a complete, sensible set."""
+
+    database: str = "MEDALLION"
+    warehouse: str = "MEDALLION_WH"
+    bucket: str = "medallion-landing"
+    prefix: str = ""  # key prefix inside the bucket, as MEDALLION_S3_PREFIX
+    aws_role_arn: str = "arn:aws:iam::123456789012:role/medallion-snowflake-access"
+    schedule: str = "5 MINUTE"  # how often the Silver tasks look at their streams
+    ledger_schedule: str = "60 MINUTE"  # how often COPY_HISTORY is copied into bronze.load_ledger
+    integration: str = "MEDALLION_S3"
+    loader_role: str = "MEDALLION_LOADER"
+    transformer_role: str = "MEDALLION_TRANSFORMER"
+    reader_role: str = "MEDALLION_READER"
+
+    def __post_init__(self) -> None:
+        for name in IDENTIFIER_PARAMETERS:
+            _check_identifier(getattr(self, name), name)
+        for name, shape in LITERAL_PARAMETERS.items():
+            value = getattr(self, name).strip("/") if name == "prefix" else getattr(self, name)
+            if not shape.fullmatch(value):
+                raise ValueError(f"{name}: {getattr(self, name)!r} is not a valid {name.replace('_', ' ')}")
+
+    @property
+    def stage_url(self) -> str:
+        prefix = self.prefix.strip("/")
+        return f"s3://{self.bucket}/{prefix + '/' if prefix else ''}"
+
+
+def _check_identifier(value: str, what: str) -> str:
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        raise ValueError(f"{what}: {value!r} is not a Snowflake identifier ([A-Za-z_][A-Za-z0-9_$]*)")
+    return value
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- types and the landing key layout -------------------------------------------------------------
+
+_SIMPLE_TYPES = {"VARCHAR": "VARCHAR", "INTEGER": "NUMBER(38,0)", "BIGINT": "NUMBER(38,0)",
+                 "DOUBLE": "FLOAT", "BOOLEAN": "BOOLEAN", "DATE": "DATE"}
+
+
+def snowflake_type(duckdb_type: str) -> str:
+    """The Snowflake type for a registry (DuckDB) column type."""
+    text = duckdb_type.strip().upper()
+    if text in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[text]
+    decimal = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", text)
+    if decimal:
+        return f"NUMBER({decimal[1]},{decimal[2]})"
+    raise ValueError(f"no Snowflake type for registry type {duckdb_type!r}")
+
+
+# Landing keys are <source>/<YYYY-MM-DD>/<file> (medallion_platform/landing.py KEY_PATTERN), below the
+# stage's prefix. METADATA$FILENAME is the object's path, so the key is its last three segments and
+# the landing day its second-to-last.
+DAY_REGEX = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def key_pattern(source_name: str) -> str:
+    """The PATTERN (a whole-path match) of one source's landing keys, with or without a prefix."""
+    return f"(.*/)?{source_name}/{DAY_REGEX}/[^/]+"
+
+
+def _landing_key(path: str) -> str:
+    return " || '/' || ".join(f"SPLIT_PART({path}, '/', {i})" for i in (-3, -2, -1))
+
+
+def _landing_date(path: str) -> str:
+    return f"TO_DATE(SPLIT_PART({path}, '/', -2), 'YYYY-MM-DD')"
+
+
+# Name, type and the value the pipe's COPY gives it. `_file_last_modified` stands where DuckDB's
+# `_load_id` does: it orders the versions of a key across files (the object landed last wins).
+LINEAGE = (
+    ("_source_file", "VARCHAR", _landing_key("METADATA$FILENAME")),
+    ("_row_number", "NUMBER(38,0)", "METADATA$FILE_ROW_NUMBER"),
+    ("_ingested_at", "TIMESTAMP_LTZ", "METADATA$START_SCAN_TIME"),
+    ("_landing_date", "DATE", _landing_date("METADATA$FILENAME")),
+    ("_file_last_modified", "TIMESTAMP_NTZ", "METADATA$FILE_LAST_MODIFIED"),
+)
+LINEAGE_NAMES = tuple(name for name, _, _ in LINEAGE)
+LATEST_FIRST = "_file_last_modified DESC, _source_file DESC, _row_number DESC"
+
+FILE_FORMATS = {
+    # Empty fields are NULL, as DuckDB's reader makes them (and '' would fail a NUMBER cast); Silver
+    # trims and nulls blank text anyway. Backslashes are data: only "" escapes a quote, as in DuckDB.
+    "csv": "TYPE = CSV\n  FIELD_DELIMITER = ','\n  SKIP_HEADER = 1\n  FIELD_OPTIONALLY_ENCLOSED_BY = '\"'\n"
+           "  ESCAPE_UNENCLOSED_FIELD = NONE\n  EMPTY_FIELD_AS_NULL = TRUE\n  NULL_IF = ('')\n"
+           "  SKIP_BLANK_LINES = TRUE\n  ENCODING = 'UTF8'",
+    # The products feed is one JSON array of objects per file: each element becomes a row.
+    "json": "TYPE = JSON\n  STRIP_OUTER_ARRAY = TRUE",
+    # JSON lines: one document per line (a line that is not JSON is a rejected row).
+    "jsonl": "TYPE = JSON\n  STRIP_OUTER_ARRAY = FALSE",
+    "parquet": "TYPE = PARQUET\n  BINARY_AS_TEXT = TRUE",
+}
+
+
+# --- Silver rules: the dbt models' cleaning, in Snowflake SQL -------------------------------------
+
+@dataclass(frozen=True)
+class SilverRules:
+    """How one entity's Bronze rows become Silver rows.
+
+    `cleaned` are (name, expression over the Bronze row `b` and `joins`), as the dbt models'
+    `cleaned` CTE; `columns` are the Silver table's (name, Snowflake type), which keeps the cleaned
+    value of that name, or (name, Snowflake type, expression over `cleaned`);
+    `reasons` are the conditions that quarantine a row, each giving a reason or NULL. A quarantined
+    latest version removes its key from Silver, as in dbt ("a bad correction quarantines")."""
+
+    cleaned: tuple[tuple[str, str], ...]
+    columns: tuple[tuple[str, ...], ...]
+    reasons: tuple[str, ...] = ()
+    joins: str = ""
+    seeds: tuple[str, ...] = ()  # dbt seeds (sql/seeds/<name>.csv) the joins read, as silver.<name>
+
+    @property
+    def silver_columns(self) -> list[tuple[str, str, str]]:
+        """(name, type, expression) of each Silver column."""
+        return [(name, type_, expression[0] if expression else name) for name, type_, *expression in self.columns]
+
+
+def _title_case(expression: str) -> str:  # default__title_case in sql/macros
+    return f"INITCAP(REGEXP_REPLACE(TRIM({expression}), '\\\\s+', ' '))"
+
+
+def _matches_email(expression: str) -> str:  # default__matches_email
+    return f"REGEXP_LIKE({expression}, '^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\\\.[a-zA-Z]{{2,}}$')"
+
+
+def _trimmed(expression: str) -> str:
+    return f"NULLIF(TRIM({expression}), '')"
+
+
+def _feed_timestamp(expression: str) -> str:  # default__parse_feed_timestamp
+    layouts = ("YYYY-MM-DD HH24:MI:SS", 'YYYY-MM-DD"T"HH24:MI:SS', "YYYY/MM/DD HH24:MI:SS", "YYYY-MM-DD")
+    return "COALESCE(" + ", ".join(f"TRY_TO_TIMESTAMP({expression}, '{layout}')" for layout in layouts) + ")"
+
+
+def _join_reasons(conditions: tuple[str, ...]) -> str:  # join_reasons
+    parts = " || ".join(f"COALESCE(({condition}) || '; ', '')" for condition in conditions)
+    return f"NULLIF(RTRIM({parts}, '; '), '')"
+
+
+def _positive(column: str) -> str:
+    return f"CASE WHEN {column} IS NULL THEN 'missing {column}' WHEN {column} <= 0 THEN '{column} <= 0' END"
+
+
+SILVER_RULES: dict[str, SilverRules] = {
+    "customers": SilverRules(  # customers_classified.sql
+        cleaned=(
+            ("customer_id", _trimmed("b.customer_id")),
+            ("name", f"NULLIF({_title_case('b.name')}, '')"),
+            ("email_given", "NULLIF(LOWER(TRIM(b.email)), '')"),
+            ("country", "COALESCE(a.country, CASE WHEN UPPER(TRIM(b.country)) IN ('', 'UNKNOWN', 'N/A', 'NONE') "
+                        f"THEN NULL ELSE {_title_case('b.country')} END)"),
+            ("customer_type", "CASE WHEN UPPER(TRIM(b.customer_type)) IN ('REGULAR', 'REG', 'R') THEN 'Regular' "
+                              "WHEN UPPER(TRIM(b.customer_type)) IN ('PREMIUM', 'PREM', 'P') THEN 'Premium' "
+                              "WHEN UPPER(TRIM(b.customer_type)) = 'VIP' THEN 'VIP' ELSE 'Unknown' END"),
+            ("registration_date", "CASE WHEN TRY_CAST(b.registration_date AS DATE) <= CURRENT_DATE "
+                                  "THEN TRY_CAST(b.registration_date AS DATE) END"),
+            ("age", "CASE WHEN b.age BETWEEN 18 AND 120 THEN b.age END"),
+            ("gender", "CASE WHEN UPPER(TRIM(b.gender)) IN ('M', 'MALE') THEN 'Male' "
+                       "WHEN UPPER(TRIM(b.gender)) IN ('F', 'FEMALE') THEN 'Female' ELSE 'Other' END"),
+            ("total_purchases", "CASE WHEN b.total_purchases < 0 THEN 0 ELSE b.total_purchases END"),
+        ),
+        columns=(
+            ("customer_id", "VARCHAR"),
+            ("name", "VARCHAR"),
+            ("email", "VARCHAR", f"CASE WHEN {_matches_email('email_given')} THEN email_given END"),
+            ("has_valid_email", "BOOLEAN", f"COALESCE({_matches_email('email_given')}, FALSE)"),
+            ("country", "VARCHAR"),
+            ("customer_type", "VARCHAR"),
+            ("registration_date", "DATE"),
+            ("age", "NUMBER(38,0)"),
+            ("gender", "VARCHAR"),
+            ("total_purchases", "NUMBER(38,0)"),
+        ),
+        joins="LEFT JOIN {silver}.country_aliases AS a ON UPPER(TRIM(b.country)) = a.alias",
+        seeds=("country_aliases",),
+    ),
+    "products": SilverRules(  # products_classified.sql
+        cleaned=(
+            ("product_id", _trimmed("b.product_id")),
+            ("product_name", f"NULLIF({_title_case('b.name')}, '')"),
+            ("category", f"NULLIF({_title_case('b.category')}, '')"),
+            ("brand", _trimmed("b.brand")),
+            ("price", "CASE WHEN b.price >= 0 THEN ROUND(b.price, 2) END"),
+            ("has_negative_price", "COALESCE(b.price < 0, FALSE)"),
+            ("stock_parsed", "TRY_CAST(TRIM(b.stock_quantity) AS INTEGER)"),
+            ("stock_given", "b.stock_quantity"),
+            ("rating", "CASE WHEN b.rating BETWEEN 0 AND 5 THEN b.rating END"),
+            ("is_active", "b.is_active"),
+        ),
+        columns=(
+            ("product_id", "VARCHAR"),
+            ("product_name", "VARCHAR"),
+            ("category", "VARCHAR"),
+            ("brand", "VARCHAR"),
+            ("price", "NUMBER(12,2)"),
+            ("has_negative_price", "BOOLEAN"),
+            ("stock_quantity", "NUMBER(38,0)", "CASE WHEN stock_parsed < 0 THEN 0 ELSE stock_parsed END"),
+            ("has_invalid_stock", "BOOLEAN", "(stock_given IS NOT NULL AND stock_parsed IS NULL)"),
+            ("rating", "FLOAT"),
+            ("is_active", "BOOLEAN"),
+        ),
+    ),
+    "transactions": SilverRules(  # transactions_classified.sql
+        cleaned=(
+            ("transaction_id", _trimmed("b.transaction_id")),
+            ("customer_id", _trimmed("b.customer_id")),
+            ("product_id", _trimmed("b.product_id")),
+            ("quantity", "b.quantity"),
+            ("total_amount", "b.total_amount"),
+            ("transaction_date_given", "b.transaction_date"),
+            ("transaction_at", _feed_timestamp("b.transaction_date")),
+            ("payment_method", _trimmed("b.payment_method")),
+            ("store_type", _trimmed("b.store_type")),
+        ),
+        columns=(
+            ("transaction_id", "VARCHAR"),
+            ("customer_id", "VARCHAR"),
+            ("product_id", "VARCHAR"),
+            ("quantity", "NUMBER(38,0)"),
+            ("total_amount", "NUMBER(12,2)"),
+            ("transaction_at", "TIMESTAMP_NTZ"),
+            ("transaction_date", "DATE", "CAST(transaction_at AS DATE)"),
+            ("payment_method", "VARCHAR"),
+            ("store_type", "VARCHAR"),
+        ),
+        reasons=(
+            _positive("total_amount"),
+            _positive("quantity"),
+            "CASE WHEN NULLIF(TRIM(transaction_date_given), '') IS NULL THEN 'missing transaction_date' "
+            "WHEN transaction_at IS NULL THEN 'unparseable transaction_date' END",
+        ),
+    ),
+}
+
+
+def silver_rules(source: Source) -> SilverRules:
+    """The entity's rules, or for a feed without a dbt model yet: text trimmed (blank is NULL),
+    typed columns as Bronze typed them, the payload kept."""
+    if source.name in SILVER_RULES:
+        return SILVER_RULES[source.name]
+    cleaned = [(c.name, _trimmed(f"b.{c.name}") if snowflake_type(c.type) == "VARCHAR" else f"b.{c.name}")
+               for c in source.columns]
+    columns = [(c.name, snowflake_type(c.type)) for c in source.columns]
+    if source.keep_payload:
+        cleaned.append(("payload", "b.payload"))
+        columns.append(("payload", "VARIANT"))
+    return SilverRules(cleaned=tuple(cleaned), columns=tuple(columns))
+
+
+# --- the renderer --------------------------------------------------------------------------------
+
+HEADER = """\
+-- Generated by `medallion snowflake ddl` (medallion_platform/snowflake/ddl.py) from the source
+-- registry, medallion_platform/sources.py. Do not edit: change the registry or the renderer and
+-- render again. Files run in their numbered order.
+"""
+
+
+@dataclass
+class _Names:
+    """Fully qualified names of everything rendered, in one place."""
+
+    p: SnowflakeParams
+    bronze: str = field(init=False)
+    silver: str = field(init=False)
+    gold: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bronze, self.silver, self.gold = (f"{self.p.database}.{s}" for s in ("bronze", "silver", "gold"))
+
+    @property
+    def stage(self) -> str:
+        return f"{self.bronze}.landing"
+
+    def file_format(self, fmt: str) -> str:
+        return f"{self.bronze}.ff_{fmt}"
+
+    def table(self, schema: str, name: str) -> str:
+        return f"{getattr(self, schema)}.{name}"
+
+    def pipe(self, source: Source) -> str:
+        return f"{self.bronze}.{source.name}_pipe"
+
+    def stream(self, source: Source) -> str:
+        return f"{self.bronze}.{source.name}_stream"
+
+    def task(self, source: Source) -> str:
+        return f"{self.silver}.merge_{source.name}"
+
+    @property
+    def ledger_task(self) -> str:
+        return f"{self.bronze}.record_loads"
+
+
+def _checked_sources(sources: Mapping[str, Source]) -> list[Source]:
+    for source in sources.values():
+        _check_identifier(source.name, f"source name {source.name!r}")
+        for column in source.columns:
+            _check_identifier(column.name, f"column of source {source.name!r}")
+        if source.format not in FILE_FORMATS:
+            raise ValueError(f"source {source.name!r}: no Snowflake file format for {source.format!r}")
+    return list(sources.values())
+
+
+def _column_list(definitions) -> str:
+    return ",\n".join(f"    {name} {type_}" for name, type_ in definitions)
+
+
+def _integration_and_stage(n: _Names, sources: list[Source]) -> list[str]:
+    p = n.p
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {p.database}",
+        *(f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in (n.bronze, n.silver, n.gold)),
+        "-- Runs the Silver tasks and the readers' queries; suspended whenever idle.\n"
+        f"CREATE WAREHOUSE IF NOT EXISTS {p.warehouse}\n"
+        "  WAREHOUSE_SIZE = XSMALL\n  AUTO_SUSPEND = 60\n  AUTO_RESUME = TRUE\n  INITIALLY_SUSPENDED = TRUE",
+        "-- Needs ACCOUNTADMIN (or CREATE INTEGRATION). Afterwards `DESC INTEGRATION` gives\n"
+        "-- STORAGE_AWS_IAM_USER_ARN and STORAGE_AWS_EXTERNAL_ID for the IAM role's trust policy.\n"
+        "-- IF NOT EXISTS: replacing an integration would change its external id and break that trust.\n"
+        f"CREATE STORAGE INTEGRATION IF NOT EXISTS {p.integration}\n"
+        "  TYPE = EXTERNAL_STAGE\n  STORAGE_PROVIDER = 'S3'\n  ENABLED = TRUE\n"
+        f"  STORAGE_AWS_ROLE_ARN = {_literal(p.aws_role_arn)}\n"
+        f"  STORAGE_ALLOWED_LOCATIONS = ({_literal(p.stage_url)})",
+        f"-- The landing zone: keys <source>/<YYYY-MM-DD>/<file> for {', '.join(s.name for s in sources)}.\n"
+        f"CREATE STAGE IF NOT EXISTS {n.stage}\n"
+        f"  URL = {_literal(p.stage_url)}\n  STORAGE_INTEGRATION = {p.integration}",
+    ]
+
+
+def _file_formats(n: _Names, _sources: list[Source]) -> list[str]:
+    return [f"CREATE FILE FORMAT IF NOT EXISTS {n.file_format(fmt)}\n  {options}"
+            for fmt, options in FILE_FORMATS.items()]
+
+
+def _bronze_columns(source: Source) -> list[tuple[str, str]]:
+    columns = [(c.name, snowflake_type(c.type)) for c in source.columns]
+    if source.keep_payload:
+        columns.append(("payload", "VARIANT"))
+    return columns + [(name, type_) for name, type_, _ in LINEAGE]
+
+
+LEDGER_COLUMNS = (
+    ("load_id", "NUMBER(38,0) AUTOINCREMENT START 1 INCREMENT 1"),
+    ("source", "VARCHAR NOT NULL"),
+    ("file_key", "VARCHAR NOT NULL"),
+    ("etag", "VARCHAR"),  # COPY_HISTORY does not report it
+    ("size_bytes", "NUMBER(38,0)"),
+    ("status", "VARCHAR NOT NULL"),  # loaded | failed; no "duplicate": a pipe loads new keys whatever their content
+    ("rows_loaded", "NUMBER(38,0) NOT NULL"),
+    ("rows_rejected", "NUMBER(38,0) NOT NULL"),
+    ("duplicate_of", "VARCHAR"),
+    ("unexpected_columns", "ARRAY"),
+    ("missing_columns", "ARRAY"),
+    ("error", "VARCHAR"),
+    ("loaded_at", "TIMESTAMP_LTZ NOT NULL"),
+)
+REJECTS_COLUMNS = (
+    ("load_id", "NUMBER(38,0)"),
+    ("source", "VARCHAR NOT NULL"),
+    ("file_key", "VARCHAR NOT NULL"),
+    ("row_number", "NUMBER(38,0)"),
+    ("raw_record", "VARCHAR"),
+    ("reason", "VARCHAR NOT NULL"),
+    ("rejected_at", "TIMESTAMP_LTZ NOT NULL"),
+)
+
+
+def _bronze_tables(n: _Names, sources: list[Source]) -> list[str]:
+    statements = [
+        f"-- {source.name}: {' '.join(source.description.split())} Every version of every row, with lineage.\n"
+        f"CREATE TABLE IF NOT EXISTS {n.table('bronze', source.name)} (\n{_column_list(_bronze_columns(source))}\n)"
+        for source in sources
+    ]
+    statements.append(
+        "-- One row per landed file the pipes took, from COPY_HISTORY (task bronze.record_loads),\n"
+        "-- with the columns of the DuckDB loader's ledger.\n"
+        f"CREATE TABLE IF NOT EXISTS {n.table('bronze', 'load_ledger')} (\n{_column_list(LEDGER_COLUMNS)}\n)")
+    statements.append(
+        "-- Rows a pipe skipped (ON_ERROR = CONTINUE), once recovered: see 04_pipes.sql.\n"
+        f"CREATE TABLE IF NOT EXISTS {n.table('bronze', 'rejects')} (\n{_column_list(REJECTS_COLUMNS)}\n)")
+    return statements
+
+
+def _file_value(source: Source, position: int, name: str, type_: str) -> str:
+    """One registry column read from a staged record: CSV by position, the others by key.
+    A value that does not cast makes the row an error, which ON_ERROR = CONTINUE skips."""
+    if source.format == "csv":
+        return f"${position}" if type_ == "VARCHAR" else f"${position}::{type_}"
+    return f"$1:{name}::{type_}"
+
+
+def _pipes(n: _Names, sources: list[Source]) -> list[str]:
+    statements = []
+    for source in sources:
+        values = [(c.name, _file_value(source, i, c.name, snowflake_type(c.type)))
+                  for i, c in enumerate(source.columns, start=1)]
+        if source.keep_payload:
+            values.append(("payload", "$1"))
+        values += [(name, value) for name, _, value in LINEAGE]
+        targets = ", ".join(name for name, _ in values)
+        selected = ",\n".join(f"        {value}" for _, value in values)
+        order = " (columns by position, in the registry's order)" if source.format == "csv" else ""
+        statements.append(
+            f"-- {source.name}: {source.format} files{order} into {n.table('bronze', source.name)}.\n"
+            f"CREATE PIPE IF NOT EXISTS {n.pipe(source)}\n  AUTO_INGEST = TRUE\nAS\n"
+            f"COPY INTO {n.table('bronze', source.name)} ({targets})\n"
+            f"FROM (\n    SELECT\n{selected}\n    FROM @{n.stage}\n)\n"
+            f"FILE_FORMAT = (FORMAT_NAME = {_literal(n.file_format(source.format))})\n"
+            f"PATTERN = {_literal(key_pattern(source.name))}\n"
+            "ON_ERROR = CONTINUE")
+    return statements
+
+
+def _seed(n: _Names, name: str) -> list[str]:
+    """A dbt seed as the same table `dbt seed` makes (silver.<name>), its rows inlined."""
+    with open(DBT_PROJECT_DIR / "seeds" / f"{name}.csv", newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    table = n.table("silver", _check_identifier(name, "seed name"))
+    columns = ", ".join(f"{_check_identifier(c, f'column of seed {name}')} VARCHAR" for c in header)
+    values = ",\n".join("    (" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
+    return [f"-- sql/seeds/{name}.csv, as `dbt seed` loads it.\n"
+            f"CREATE OR REPLACE TABLE {table} ({columns}) COPY GRANTS",
+            f"INSERT INTO {table} ({', '.join(header)}) VALUES\n{values}"]
+
+
+def _silver_columns(source: Source) -> list[tuple[str, str]]:
+    return [(name, type_) for name, type_, _ in silver_rules(source).silver_columns] + \
+           [(name, type_) for name, type_, _ in LINEAGE]
+
+
+def _is_newer(new: str, old: str) -> str:
+    """Whether version `new` of a key comes after `old` in LATEST_FIRST's order."""
+    return (f"({new}._file_last_modified > {old}._file_last_modified\n"
+            f"        OR ({new}._file_last_modified = {old}._file_last_modified AND {new}._source_file > {old}._source_file)\n"
+            f"        OR ({new}._file_last_modified = {old}._file_last_modified AND {new}._source_file = {old}._source_file\n"
+            f"            AND {new}._row_number > {old}._row_number))")
+
+
+def _merge_task(n: _Names, source: Source) -> str:
+    rules = silver_rules(source)
+    key = source.primary_key
+    names = [name for name, _, _ in rules.silver_columns] + list(LINEAGE_NAMES)
+    cleaned = ",\n".join(f"                {expression} AS {name}" for name, expression in rules.cleaned)
+    lineage = ", ".join(f"b.{name}" for name in LINEAGE_NAMES)
+    final = ",\n".join(f"            {expression} AS {name}" if expression != name else f"            {name}"
+                       for name, _, expression in rules.silver_columns)
+    reason = _join_reasons(rules.reasons) if rules.reasons else "CAST(NULL AS VARCHAR)"
+    joins = f"\n            {rules.joins.format(silver=n.silver)}" if rules.joins else ""
+    newer = _is_newer("s", "t")
+    updates = ",\n".join(f"        {name} = s.{name}" for name in names if name != key)
+    return (
+        f"-- When {n.stream(source)} has rows: the latest version of each {key} among them\n"
+        "-- replaces an older one in Silver; a quarantined latest version removes it (no tombstone is\n"
+        "-- kept: an older version arriving after that would be inserted again).\n"
+        f"CREATE OR REPLACE TASK {n.task(source)}\n"
+        f"  WAREHOUSE = {n.p.warehouse}\n  SCHEDULE = {_literal(n.p.schedule)}\n"
+        f"  WHEN SYSTEM$STREAM_HAS_DATA({_literal(n.stream(source))})\nAS\n"
+        f"MERGE INTO {n.table('silver', source.name)} AS t\n"
+        f"USING (\n        SELECT\n{final},\n"
+        f"            {reason} AS _quarantine_reason,\n"
+        f"            {', '.join(LINEAGE_NAMES)}\n"
+        f"        FROM (\n            SELECT\n{cleaned},\n                {lineage}\n"
+        f"            FROM {n.stream(source)} AS b{joins}\n        ) AS c\n"
+        f"        WHERE {key} IS NOT NULL\n"
+        f"        QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {LATEST_FIRST}) = 1\n"
+        f"    ) AS s\n"
+        f"    ON t.{key} = s.{key}\n"
+        f"WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND {newer} THEN DELETE\n"
+        f"WHEN MATCHED AND s._quarantine_reason IS NULL AND {newer} THEN UPDATE SET\n{updates}\n"
+        f"WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT ({', '.join(names)})\n"
+        f"    VALUES ({', '.join(f's.{name}' for name in names)})")
+
+
+def _ledger_task(n: _Names, sources: list[Source]) -> str:
+    history = "\n        UNION ALL\n".join(
+        f"        SELECT {_literal(source.name)} AS source, h.* FROM TABLE({n.p.database}.INFORMATION_SCHEMA.COPY_HISTORY(\n"
+        f"            TABLE_NAME => {_literal(n.table('bronze', source.name))},\n"
+        "            START_TIME => DATEADD(DAY, -1, CURRENT_TIMESTAMP()))) AS h"
+        for source in sources)
+    ledger = n.table("bronze", "load_ledger")
+    return (
+        "-- Copies the pipes' load history (kept 14 days) into bronze.load_ledger, once per file load.\n"
+        f"CREATE OR REPLACE TASK {n.ledger_task}\n"
+        f"  WAREHOUSE = {n.p.warehouse}\n  SCHEDULE = {_literal(n.p.ledger_schedule)}\nAS\n"
+        f"INSERT INTO {ledger} (source, file_key, size_bytes, status, rows_loaded, rows_rejected, error, loaded_at)\n"
+        f"SELECT\n    history.source,\n    {_landing_key('history.file_name')},\n    history.file_size,\n"
+        "    IFF(LOWER(history.status) = 'load failed', 'failed', 'loaded'),\n"
+        "    COALESCE(history.row_count, 0),\n    COALESCE(history.error_count, 0),\n"
+        "    history.first_error_message,\n    history.last_load_time\n"
+        f"FROM (\n{history}\n) AS history\n"
+        f"WHERE history.last_load_time IS NOT NULL AND NOT EXISTS (\n"
+        f"    SELECT 1 FROM {ledger} AS l\n"
+        "    WHERE l.source = history.source AND l.file_key = "
+        f"{_landing_key('history.file_name')} AND l.loaded_at = history.last_load_time)")
+
+
+def _streams_and_tasks(n: _Names, sources: list[Source]) -> list[str]:
+    statements: list[str] = []
+    for seed in dict.fromkeys(s for source in sources for s in silver_rules(source).seeds):
+        statements += _seed(n, seed)
+    for source in sources:
+        key = source.primary_key
+        origin = (f"as sql/models/silver/{source.name}.sql" if source.name in SILVER_RULES
+                  else "no dbt model: text trimmed, Bronze's types")
+        statements.append(
+            f"-- One row per {key}, its latest version ({origin}).\n"
+            f"CREATE TABLE IF NOT EXISTS {n.table('silver', source.name)} (\n"
+            f"{_column_list(_silver_columns(source))},\n    PRIMARY KEY ({key})\n)")
+    for source in sources:
+        statements.append(
+            f"-- New Bronze rows of {source.name}; a task's MERGE consumes them.\n"
+            f"CREATE STREAM IF NOT EXISTS {n.stream(source)}\n"
+            f"  ON TABLE {n.table('bronze', source.name)}\n  APPEND_ONLY = TRUE")
+    statements += [_merge_task(n, source) for source in sources]
+    statements.append(_ledger_task(n, sources))
+    statements += [f"ALTER TASK {task} RESUME" for task in _task_names(n, sources)]
+    return statements
+
+
+def _task_names(n: _Names, sources: list[Source]) -> list[str]:
+    return [n.task(source) for source in sources] + [n.ledger_task]
+
+
+def _grants(n: _Names, sources: list[Source]) -> list[str]:
+    p = n.p
+    loader, transformer, reader = p.loader_role, p.transformer_role, p.reader_role
+    bronze_tables = [n.table("bronze", s.name) for s in sources]
+    silver_tables = [n.table("silver", s.name) for s in sources] + \
+                    [n.table("silver", seed) for seed in
+                     dict.fromkeys(x for s in sources for x in silver_rules(s).seeds)]
+    statements = [f"CREATE ROLE IF NOT EXISTS {role}" for role in (loader, transformer, reader)]
+    statements += [f"GRANT ROLE {role} TO ROLE SYSADMIN" for role in (loader, transformer, reader)]
+    statements += [f"GRANT USAGE ON DATABASE {p.database} TO ROLE {role}" for role in (loader, transformer, reader)]
+    statements += [f"GRANT USAGE ON WAREHOUSE {p.warehouse} TO ROLE {role}" for role in (loader, transformer, reader)]
+
+    statements.append(f"-- {loader}: lands files into Bronze through the stage and the pipes, nothing more.\n"
+                      f"GRANT USAGE ON SCHEMA {n.bronze} TO ROLE {loader}")
+    statements.append(f"GRANT USAGE ON INTEGRATION {p.integration} TO ROLE {loader}")
+    statements.append(f"GRANT USAGE ON STAGE {n.stage} TO ROLE {loader}")
+    statements += [f"GRANT USAGE ON FILE FORMAT {n.file_format(fmt)} TO ROLE {loader}" for fmt in FILE_FORMATS]
+    statements += [f"GRANT INSERT ON TABLE {table} TO ROLE {loader}"
+                   for table in [*bronze_tables, n.table("bronze", "rejects")]]
+    statements += [f"GRANT OPERATE, MONITOR ON PIPE {n.pipe(s)} TO ROLE {loader}" for s in sources]
+
+    statements.append(f"-- {transformer}: reads Bronze, writes Silver and Gold (dbt), runs the tasks. Not the\n"
+                      "-- streams: a query of a stream inside DML would consume rows the tasks are owed.\n"
+                      f"GRANT USAGE ON SCHEMA {n.bronze} TO ROLE {transformer}")
+    statements += [f"GRANT USAGE ON SCHEMA {schema} TO ROLE {transformer}" for schema in (n.silver, n.gold)]
+    statements += [f"GRANT SELECT ON TABLE {table} TO ROLE {transformer}"
+                   for table in [*bronze_tables, n.table("bronze", "load_ledger"), n.table("bronze", "rejects")]]
+    statements += [f"GRANT CREATE TABLE, CREATE VIEW ON SCHEMA {schema} TO ROLE {transformer}"
+                   for schema in (n.silver, n.gold)]
+    statements += [f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLE {table} TO ROLE {transformer}"
+                   for table in silver_tables]
+    statements += [f"GRANT OPERATE, MONITOR ON TASK {task} TO ROLE {transformer}" for task in _task_names(n, sources)]
+
+    statements.append(f"-- {reader}: the Gold tables and views, present and future, and nothing else.\n"
+                      f"GRANT USAGE ON SCHEMA {n.gold} TO ROLE {reader}")
+    statements += [f"GRANT SELECT ON {scope} {kind} IN SCHEMA {n.gold} TO ROLE {reader}"
+                   for scope in ("ALL", "FUTURE") for kind in ("TABLES", "VIEWS")]
+    return statements
+
+
+FILE_NOTES = {
+    "01_integration_and_stage.sql": (
+        _integration_and_stage,
+        "-- Database, schemas, warehouse, the S3 storage integration and the landing stage.\n"
+        "-- Run as ACCOUNTADMIN, or a role with CREATE INTEGRATION and CREATE DATABASE/WAREHOUSE.\n"),
+    "02_file_formats.sql": (
+        _file_formats,
+        "-- One file format per registry format (csv, json, jsonl, parquet).\n"),
+    "03_bronze_tables.sql": (
+        _bronze_tables,
+        "-- Bronze: the registry's columns (DuckDB types mapped to Snowflake's), VARIANT `payload` for\n"
+        "-- sources that keep it, and lineage: _source_file (the landing key, from METADATA$FILENAME),\n"
+        "-- _row_number (METADATA$FILE_ROW_NUMBER), _ingested_at (METADATA$START_SCAN_TIME), _landing_date\n"
+        "-- (the <YYYY-MM-DD> of the key) and _file_last_modified (METADATA$FILE_LAST_MODIFIED), which\n"
+        "-- orders versions where DuckDB's _load_id does.\n"),
+    "04_pipes.sql": (
+        _pipes,
+        "-- One auto-ingest pipe per source. After creating them, `SHOW PIPES` gives each pipe's\n"
+        "-- notification_channel: the SQS queue the bucket's event notifications must be sent to.\n"
+        "--\n"
+        "-- Rejected rows: ON_ERROR = CONTINUE skips a row that cannot be parsed or cast, and the rest of\n"
+        "-- the file loads. Nothing is lost silently: COPY_HISTORY (and VALIDATE_PIPE_LOAD) name each\n"
+        "-- file with errors, its error count and first error, and the task bronze.record_loads copies\n"
+        "-- that into bronze.load_ledger. VALIDATE() returns every rejected row, but only for a COPY\n"
+        "-- without a transform, which these are not: to recover the rows of a file, COPY that file\n"
+        "-- (still in S3) without the SELECT into a scratch table of the source's columns with\n"
+        "-- ON_ERROR = CONTINUE, run VALIDATE(<scratch table>, JOB_ID => '_last') and insert its rows\n"
+        "-- into bronze.rejects. Unlike the DuckDB loader, a pipe also loads the same content delivered\n"
+        "-- under a new key (Silver keeps one row per key either way), and CSV columns are read by\n"
+        "-- position, not by header name.\n"),
+    "05_streams_and_tasks.sql": (
+        _streams_and_tasks,
+        "-- Silver by streams and tasks. The dbt models in sql/models/silver remain the reference\n"
+        "-- implementation; these tasks mirror their cleaning and their rule \"the latest version of a\n"
+        "-- key wins\" (here: the file landed last, then the later row), with these differences: no\n"
+        "-- *_quarantine tables (quarantined rows stay in Bronze), no has_known_customer/product flags,\n"
+        "-- and sources without a dbt model get trimmed text and Bronze's types. Use them instead of\n"
+        "-- the dbt Silver models, not beside them: both write silver.<entity>. Tasks are created\n"
+        "-- suspended and resumed at the end; their owner needs EXECUTE TASK ON ACCOUNT.\n"),
+    "06_grants.sql": (
+        _grants,
+        "-- Three least-privilege roles, granted to SYSADMIN: loader, transformer, reader.\n"),
+}
+FILES = tuple(FILE_NOTES)
+
+
+def render_statements(params: SnowflakeParams | None = None,
+                      sources: Mapping[str, Source] | None = None) -> dict[str, list[str]]:
+    """File name -> its statements (without the terminating semicolon), in order."""
+    names = _Names(params or SnowflakeParams())
+    checked = _checked_sources(SOURCES if sources is None else sources)
+    return {file: render(names, checked) for file, (render, _) in FILE_NOTES.items()}
+
+
+def render_files(params: SnowflakeParams | None = None,
+                 sources: Mapping[str, Source] | None = None) -> dict[str, str]:
+    """File name -> its text: the header, the file's notes, then each statement and a semicolon."""
+    return {file: HEADER + FILE_NOTES[file][1] + "".join(f"\n{statement};\n" for statement in statements)
+            for file, statements in render_statements(params, sources).items()}
+
+
+def write_files(out_dir: Path, params: SnowflakeParams | None = None,
+                sources: Mapping[str, Source] | None = None) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file, text in render_files(params, sources).items():
+        path = out_dir / file
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
