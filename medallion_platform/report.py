@@ -12,7 +12,6 @@ from dagster import AssetCheckEvaluation, AssetCheckSeverity, DagsterInstance, D
 # The one number that says how bad a check's result is, by the metadata key each kind of check uses.
 KEY_NUMBERS = {
     "dagster_dbt/failed_row_count": "failing rows",
-    "unaccounted_rows": "unaccounted rows",
     "anomalous_day_count": "days out of band",
     "files_with_column_changes": "files with other columns",
 }

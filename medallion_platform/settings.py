@@ -81,4 +81,7 @@ def get_settings() -> Settings:
     duckdb_path = _path("MEDALLION_DUCKDB_PATH", data_dir / "warehouse.duckdb")
     # dbt reads the same file through sql/profiles.yml; export the resolved path for it.
     os.environ["MEDALLION_DUCKDB_PATH"] = str(duckdb_path)
+    # dbt's artifacts and parse state per data folder: partial parsing stays valid while the profile
+    # (this warehouse path) stays the same, and sql/ holds no run output.
+    os.environ["DBT_TARGET_PATH"] = str(data_dir / "dbt_target")
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=_landing(data_dir))

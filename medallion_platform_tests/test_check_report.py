@@ -27,14 +27,16 @@ def broken_silver_run(tmp_path_factory):
             with duckdb.connect(str(settings.duckdb_path)) as con:
                 con.execute("DELETE FROM silver.transactions WHERE transaction_id = "
                             "(SELECT min(transaction_id) FROM silver.transactions)")
-            # Only the Silver check and Gold: the check sees the lost row, and must stop Gold.
+            # Only the Silver check and Gold, over the same landing days: the check sees the lost row,
+            # and must stop Gold.
             checks_then_gold = define_asset_job(
                 "checks_then_gold",
                 selection=AssetSelection.checks_for_assets(AssetKey(["silver", "transactions"]))
                 | AssetSelection.groups("gold"),
             )
             rerun = Definitions.merge(defs, Definitions(jobs=[checks_then_gold])).resolve_job_def(
-                "checks_then_gold").execute_in_process(instance=instance, raise_on_error=False)
+                "checks_then_gold").execute_in_process(instance=instance, raise_on_error=False,
+                                                       tags=SMALL_RUN["tags"])
             yield settings, defs, instance, full, rerun
 
 
@@ -42,8 +44,9 @@ def test_the_failed_reconciliation_is_an_error_and_gold_is_not_built(broken_silv
     _, _, _, _, rerun = broken_silver_run
     assert not rerun.success
     evaluations = {e.check_name: e for e in rerun.get_asset_check_evaluations()}
-    failed = evaluations["bronze_rows_reconcile"]
-    assert (failed.passed, failed.severity.value, failed.metadata["unaccounted_rows"].value) == (False, "ERROR", 1)
+    failed = evaluations["transactions_reconcile_with_bronze"]
+    assert (failed.passed, failed.severity.value, failed.metadata["dagster_dbt/failed_row_count"].value) == (
+        False, "ERROR", 1)
     built = {e.asset_key.to_user_string() for e in rerun.get_asset_materialization_events()}
     # Everything below silver/transactions is held back; events_flattened does not read it, and builds.
     assert built == {"gold/events_flattened"}
@@ -55,7 +58,7 @@ def test_the_report_puts_the_blocking_failure_first_and_exits_nonzero(broken_sil
     assert lines and all(line.result in ("PASS", "FAIL", "NOT RUN") for line in lines)
     blocking = [line for line in lines if line.blocks]
     assert [(l.asset, l.check, l.key_number) for l in blocking] == [
-        ("silver/transactions", "bronze_rows_reconcile", "unaccounted rows: 1")]
+        ("silver/transactions", "transactions_reconcile_with_bronze", "failing rows: 1")]
     text = render_text(lines)
     assert text.splitlines()[0].startswith(f"Check report: {len(lines)} checks: ")
     assert "1 failed ERROR" in text.splitlines()[0]
@@ -64,8 +67,8 @@ def test_the_report_puts_the_blocking_failure_first_and_exits_nonzero(broken_sil
     assert (relationships.severity, relationships.result) == ("WARN", "FAIL")
     assert relationships.key_number.startswith("failing rows: ")
     markdown, page = write_report(lines, tmp_path)
-    assert "| silver/transactions | bronze_rows_reconcile | ERROR | FAIL | unaccounted rows: 1 |" in markdown.read_text()
-    assert '<tr class="fail error"><td>silver/transactions</td><td>bronze_rows_reconcile</td>' in page.read_text()
+    assert "| silver/transactions | transactions_reconcile_with_bronze | ERROR | FAIL | failing rows: 1 |" in markdown.read_text()
+    assert '<tr class="fail error"><td>silver/transactions</td><td>transactions_reconcile_with_bronze</td>' in page.read_text()
     assert render_markdown(lines).count("\n| ") == len(lines) + 2  # header, separator, one per check
     assert render_html(lines).count("<tr class=") == len(lines)
 

@@ -1,7 +1,7 @@
 """The real asset graph, as loaded by `dagster dev` and the CLI: its shape is pinned here on purpose."""
 
 import pytest
-from dagster import AssetKey
+from dagster import AssetCheckKey, AssetKey
 
 from medallion_platform.definitions import build_definitions, defs
 from medallion_platform.settings import DUCKDB_WRITER_POOL, SettingsError, get_settings
@@ -11,7 +11,7 @@ SILVER = ("country_aliases", "customers", "customers_classified", "customers_qua
           "products_classified", "products_quarantine", "transactions", "transactions_classified",
           "transactions_quarantine")
 GOLD = ("client_activity", "customer_sales_report", "events_flattened", "inventory_status", "sales_by_country",
-        "sales_enriched", "top_products", "vw_customer_product_affinity", "vw_daily_sales_analysis")
+        "top_products", "vw_customer_product_affinity", "vw_daily_sales_analysis")
 
 
 def _graph():
@@ -40,12 +40,16 @@ def test_lineage_runs_from_generated_files_to_gold():
     assert parents("landing/transactions") == {"raw/transactions"}
     assert parents("bronze/transactions") == {"landing/transactions"}
     assert parents("silver/transactions_classified") == {"bronze/transactions"}
-    assert parents("silver/transactions") == {"silver/transactions_classified", "silver/customers", "silver/products"}
-    # the incremental facts also read what tells them which dates to rebuild
+    # Tables built on views also depend on what is beneath the views: the data they follow.
+    assert parents("silver/transactions") == {"silver/transactions_classified", "bronze/transactions",
+                                              "silver/customers", "silver/products"}
+    # The incremental facts also read what tells them which dates to rebuild; the sales join every
+    # Gold model shares (gold.sales_enriched) is ephemeral, so they read its Silver tables.
     assert parents("gold/vw_daily_sales_analysis") == {
-        "gold/sales_enriched", "silver/transactions", "silver/transactions_classified",
-        "silver/customers_classified", "silver/products_classified"}
-    assert parents("gold/sales_enriched") == {"silver/transactions", "silver/products", "silver/customers"}
+        "silver/transactions", "silver/customers", "silver/products", "silver/transactions_classified",
+        "silver/customers_classified", "silver/products_classified",
+        "bronze/transactions", "bronze/customers", "bronze/products", "silver/country_aliases"}
+    assert parents("gold/top_products") == {"silver/transactions", "silver/products", "silver/customers"}
     assert parents("gold/events_flattened") == {"bronze/events"}
 
 
@@ -70,6 +74,12 @@ def test_dbt_tests_are_asset_checks():
     assert ("silver/customers", "unique_customers_customer_id") in checks
     assert ("silver/transactions", "not_null_transactions_transaction_date") in checks
     assert len(checks) >= 20
+    reconciliations = {(asset, name) for asset, name in checks if name.endswith("_reconcile_with_bronze")}
+    assert reconciliations == {(f"silver/{e}", f"{e}_reconcile_with_bronze")
+                               for e in ("customers", "products", "transactions")}
+    # ERROR-severity dbt tests are blocking: automation waits for them to pass.
+    reconciliation = AssetCheckKey(AssetKey(["silver", "transactions"]), "transactions_reconcile_with_bronze")
+    assert _graph().get_check_spec(reconciliation).blocking
 
 
 def test_bronze_and_the_sales_facts_are_partitioned_by_landing_day():
@@ -85,6 +95,8 @@ def test_sensors_schedule_and_automation_are_on_by_default():
     assert (schedule.cron_schedule, schedule.default_status.value) == ("0 2 * * *", "RUNNING")
     silver = _graph().get(AssetKey(["silver", "transactions"]))
     assert silver.automation_condition.get_label() == "follow_upstream"
+    view = _graph().get(AssetKey(["silver", "transactions_classified"]))
+    assert view.automation_condition.get_label() == "rebuild_on_code_change"
 
 
 def test_medallion_job_selects_every_asset():

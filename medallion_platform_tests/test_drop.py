@@ -37,7 +37,7 @@ def drop(capsys, settings, source: str, rows: int, *options: str) -> tuple[Path,
     printed_rows, key = capsys.readouterr().out.split()
     assert re.fullmatch(rf"{source}/{DAY}/{source}_{DAY.replace('-', '')}_drop\d+"
                         + re.escape(SOURCES[source].file_suffix), key)
-    return settings.landing._root / key, int(printed_rows.replace(",", ""))
+    return Path(settings.landing.duckdb_uri(key)), int(printed_rows.replace(",", ""))
 
 
 def read(path: Path, sql: str = "SELECT * FROM feed") -> list[tuple]:

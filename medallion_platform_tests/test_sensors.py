@@ -5,6 +5,8 @@ import hashlib
 import os
 import time
 
+from dataclasses import replace
+
 import boto3
 import pytest
 from dagster import AssetKey, SensorResult, build_sensor_context
@@ -15,7 +17,9 @@ from medallion_platform.defs.sensors import (
     landed_files_to_bronze,
     object_version,
 )
+from medallion_platform.definitions import build_definitions
 from medallion_platform.landing import LandingZone, LocalLandingZone, S3LandingZone
+from medallion_platform.settings import get_settings
 
 S3_PREFIX = "feeds/"
 
@@ -42,12 +46,15 @@ def land(zone: LandingZone, tmp_path, key: str, body: bytes):
 
 
 def evaluate(zone: LandingZone, cursor: str | None = None) -> SensorResult:
-    with build_sensor_context(cursor=cursor, resources={"landing": zone}) as context:
+    """One tick of the real sensor, in the real definitions, with `zone` as the landing zone."""
+    defs = build_definitions(replace(get_settings(), landing=zone))
+    with build_sensor_context(cursor=cursor, definitions=defs, resources={"landing": zone}) as context:
         return landed_files_to_bronze(context)
 
 
 def requests_of(result: SensorResult) -> set[tuple[AssetKey, str, str]]:
-    return {(*request.asset_selection, request.partition_key, request.run_key) for request in result.run_requests}
+    """(Bronze asset, partition, run key) of each request; what else it selects is tested on its own."""
+    return {(request.asset_selection[0], request.partition_key, request.run_key) for request in result.run_requests}
 
 
 def version(key: str, body: bytes) -> str:
@@ -112,6 +119,23 @@ def test_new_files_become_one_request_per_source_and_day(zone, tmp_path):
     # The same landing zone seen from an empty cursor again gives the same run keys, so Dagster
     # would not launch them twice even if the cursor were lost.
     assert requests_of(evaluate(zone)) == requests_of(result)
+
+
+def test_a_request_carries_the_tables_built_on_its_bronze_partition_but_no_views(tmp_path):
+    zone = LocalLandingZone(root=str(tmp_path / "landing"))
+    land(zone, tmp_path, "transactions/2024-03-01/t.parquet", b"not read by the sensor")
+    land(zone, tmp_path, "events/2024-03-01/e.jsonl", b'{"event_id": "e1"}\n')
+
+    selected = {request.asset_selection[0].path[1]: {key.to_user_string() for key in request.asset_selection}
+                for request in evaluate(zone).run_requests}
+
+    assert selected["transactions"] == {
+        "bronze/transactions", "silver/transactions",
+        "gold/vw_daily_sales_analysis", "gold/vw_customer_product_affinity",
+        "gold/client_activity", "gold/customer_sales_report", "gold/inventory_status",
+        "gold/sales_by_country", "gold/top_products"}
+    # The flattened events view is rebuilt from the data (its columns follow the payloads), so it counts.
+    assert selected["events"] == {"bronze/events", "gold/events_flattened"}
 
 
 def test_cursor_advances_and_each_object_version_is_requested_once(zone, tmp_path):

@@ -19,6 +19,12 @@ FOLLOW_UPSTREAM = (
     & AutomationCondition.all_deps_blocking_checks_passed()
 ).with_label("follow_upstream")
 
+# Views show Bronze live; they need rebuilding only when they do not exist or their SQL changed.
+REBUILD_ON_CODE_CHANGE = (
+    (AutomationCondition.missing().newly_true() | AutomationCondition.code_version_changed())
+    & ~AutomationCondition.in_progress()
+).with_label("rebuild_on_code_change")
+
 DOWNSTREAM_OF_BRONZE = AssetSelection.groups("silver", "gold")
 
 follow_bronze = AutomationConditionSensorDefinition(
@@ -29,8 +35,8 @@ follow_bronze = AutomationConditionSensorDefinition(
     description="Evaluates the Silver and Gold automation conditions; eager ones follow Bronze.",
 )
 
-# The dbt steps whose incremental models a full refresh rebuilds from all of Bronze.
-INCREMENTAL_DBT_OPS = ("silver_incremental_dbt_models", "gold_incremental_dbt_models")
+# The dbt step whose incremental models a full refresh rebuilds from all of Bronze.
+INCREMENTAL_DBT_OPS = ("incremental_dbt_models",)
 
 nightly_full_refresh_job = define_asset_job(
     "nightly_full_refresh",

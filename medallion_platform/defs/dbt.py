@@ -1,13 +1,18 @@
 """Silver and Gold: the dbt project in `sql/`, one Dagster asset per model, dbt tests as asset checks."""
 
-import json
+import os
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
+from functools import cached_property
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -20,8 +25,9 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
+from packaging.version import Version
 
-from medallion_platform.defs.automation import FOLLOW_UPSTREAM
+from medallion_platform.defs.automation import FOLLOW_UPSTREAM, REBUILD_ON_CODE_CHANGE
 from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL
 
@@ -33,8 +39,18 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
+class MedallionDbtCli(DbtCliResource):
+    """DbtCliResource without its `dbt --version` subprocess, which dagster-dbt runs once per run to
+    learn the version: it imports every installed adapter (Snowflake's connector among them) and
+    asks the package index for updates, ~6 s of every run. The installed dbt-core says the same."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(installed_version("dbt-core"))
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    return MedallionDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:
@@ -42,7 +58,7 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [p for folder in ("models", "macros", "seeds") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
+    sources = [p for folder in ("models", "macros", "seeds", "tests") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
     sources += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
@@ -50,6 +66,16 @@ def _manifest_is_stale(project: DbtProject) -> bool:
 # Parse only when the SQL changed since the last parse: a fresh clone, or an edit in sql/.
 if _manifest_is_stale(dbt_project):
     dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+
+# Views are code, not data: they show Bronze as it is the moment they are read, so a landed file
+# needs no view rebuilt. They are rebuilt when missing or when their SQL changes; the tables built
+# on them follow the tables and sources beneath the views (`data_parents`).
+VIEW_TAG = "medallion/view"
+
+
+def _is_view(props: Mapping[str, Any]) -> bool:
+    return props["resource_type"] == "model" and props["config"]["materialized"] == "view"
 
 
 class MedallionDbtTranslator(DagsterDbtTranslator):
@@ -66,12 +92,31 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest, unique_id, project) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
+        props = manifest["nodes"].get(unique_id)
+        if props is None or props["resource_type"] != "model":
+            return spec
         if spec.group_name == "gold":
             spec = spec.replace_attributes(freshness_policy=GOLD_FRESHNESS)
-        return spec
+        if _is_view(props):
+            return spec.merge_attributes(tags={VIEW_TAG: ""})
+        declared = {dep.asset_key for dep in spec.deps}
+        return spec.merge_attributes(deps=[AssetDep(key) for key in self.data_parents(manifest, unique_id)
+                                           if key not in declared])
+
+    def data_parents(self, manifest: Mapping[str, Any], unique_id: str) -> list[AssetKey]:
+        """The tables and sources a model reads, looking through the views (and ephemeral models)
+        between them."""
+        parents: list[AssetKey] = []
+        for parent_id in manifest["nodes"][unique_id]["depends_on"]["nodes"]:
+            parent = manifest["nodes"].get(parent_id) or manifest["sources"][parent_id]
+            if _is_view(parent) or parent.get("config", {}).get("materialized") == "ephemeral":
+                parents += self.data_parents(manifest, parent_id)
+            else:
+                parents.append(self.get_asset_key(parent))
+        return list(dict.fromkeys(parents))
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
-        return FOLLOW_UPSTREAM
+        return REBUILD_ON_CODE_CHANGE if _is_view(dbt_resource_props) else FOLLOW_UPSTREAM
 
 
 TRANSLATOR = MedallionDbtTranslator()
@@ -84,27 +129,69 @@ class DbtBuildConfig(Config):
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
            config: DbtBuildConfig) -> Iterator:
     """dbt build on the selected models, each followed by its tests. A failing ERROR-severity test
-    stops the models below it; WARN tests only report. A partitioned step passes its window as vars."""
+    skips the models built on it; WARN tests only report. A partitioned step passes its window."""
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    if context.has_partition_key_range or context.has_partition_key:
-        args += ["--vars", json.dumps(landing_window_vars(context.partition_time_window))]
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
-    events = list(invocation.stream())
+    partitioned = context.has_partition_key_range or context.has_partition_key
+    with landing_window_environment(context.partition_time_window if partitioned else None):
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        events = list(invocation.stream())
+    keep_parse_state(invocation.target_path)
     yield from _with_row_counts(context, events, duckdb)
     if not invocation.is_successful():
         raise Failure(description=f"dbt build failed: {invocation.get_error()}")
 
 
-def landing_window_vars(window: TimeWindow) -> dict[str, str]:
-    """The landing days a run covers, widened by the lookback, as the vars the incremental models read."""
+WINDOW_VARIABLES = ("MEDALLION_MIN_LANDING_DATE", "MEDALLION_MAX_LANDING_DATE")
+
+
+def landing_window(window: TimeWindow) -> tuple[str, str]:
+    """The first and last landing day a run covers, widened by the lookback (sql/macros/landing_window.sql)."""
     first_day = window.start.date() - timedelta(days=LOOKBACK_DAYS)
     last_day = window.end.date() - timedelta(days=1)  # the window's end is exclusive
-    return {"min_landing_date": first_day.isoformat(), "max_landing_date": last_day.isoformat()}
+    return first_day.isoformat(), last_day.isoformat()
 
 
-# Four steps. Silver before Gold, so that blocking checks on Silver (dbt tests and the Python
-# reconciliation checks) run between them and a failed one keeps Gold off bad data. Within each
-# layer, the incremental models that follow the landing-day partitions apart from the full rebuilds.
+@contextmanager
+def landing_window_environment(window: TimeWindow | None) -> Iterator[None]:
+    """Set the window's environment variables for the dbt process (unset: every day), then restore them.
+    Steps of a run execute one at a time in this process (in_process_executor), so nothing races."""
+    saved = {name: os.environ.get(name) for name in WINDOW_VARIABLES}
+    values = landing_window(window) if window else (None, None)
+    try:
+        for name, value in zip(WINDOW_VARIABLES, values):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def keep_parse_state(invocation_target: Path) -> None:
+    """Keep the parse state of the latest dbt invocation where dagster-dbt seeds the next one from
+    (DBT_TARGET_PATH, set per data folder by medallion_platform.settings), so each invocation parses
+    only what changed instead of the whole project (~3 s a step)."""
+    state = Path(invocation_target) / "partial_parse.msgpack"
+    shared = Path(os.environ.get("DBT_TARGET_PATH", "target"))
+    shared = shared if shared.is_absolute() else DBT_PROJECT_DIR / shared
+    if state.exists() and state.parent != shared:
+        shared.mkdir(parents=True, exist_ok=True)
+        staged = shared / f".partial_parse.{os.getpid()}"
+        shutil.copyfile(state, staged)
+        staged.replace(shared / state.name)
+
+
+# Three steps, one per kind of rebuild: the Silver dimensions (and the views, when their SQL
+# changes), the models that follow the landing-day partitions (Silver transactions merged on their
+# id, and the Gold sales facts rebuilt by date), and the Gold tables that rank or segment over all
+# history. Blocking checks between steps (dbt ERROR tests, as Dagster checks) keep a step off data
+# a failed check condemned; within the incremental step, dbt build itself skips the facts when a
+# test on silver.transactions fails.
 PARTITIONED = "tag:partitioned_by_landing_day"
 
 
@@ -112,17 +199,18 @@ PARTITIONED = "tag:partitioned_by_landing_day"
             select="path:models/silver path:seeds", exclude=PARTITIONED, name="silver_dbt_models",
             backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
 def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
-                        config: DbtBuildConfig):
+                      config: DbtBuildConfig):
     """Silver dimensions and classification views: typed, cleaned, deduplicated, quarantined with a reason."""
     yield from _build(context, dbt, duckdb, config)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
-            select=f"path:models/silver,{PARTITIONED}", name="silver_incremental_dbt_models",
+            select=PARTITIONED, name="incremental_dbt_models",
             partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
-def silver_incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
-                        config: DbtBuildConfig):
-    """Silver transactions, merged on transaction_id for the ids the window's files carry."""
+def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+                           config: DbtBuildConfig):
+    """Silver transactions merged on transaction_id for the ids the window's files carry, then the Gold
+    sales facts rebuilt for the dates (and months) those files can change."""
     yield from _build(context, dbt, duckdb, config)
 
 
@@ -130,21 +218,12 @@ def silver_incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliRes
             select="path:models/gold", exclude=PARTITIONED, name="gold_dbt_models",
             backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
 def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
-                        config: DbtBuildConfig):
-    """Gold business views rebuilt whole: they rank or segment over all history."""
+                    config: DbtBuildConfig):
+    """Gold business tables rebuilt whole: they rank or segment over all history."""
     yield from _build(context, dbt, duckdb, config)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
-            select=f"path:models/gold,{PARTITIONED}", name="gold_incremental_dbt_models",
-            partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
-def gold_incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
-                        config: DbtBuildConfig):
-    """Gold sales facts, rebuilt for the dates (and months) the window's files can change."""
-    yield from _build(context, dbt, duckdb, config)
-
-
-DBT_ASSETS = [silver_dbt_models, silver_incremental_dbt_models, gold_dbt_models, gold_incremental_dbt_models]
+DBT_ASSETS = [silver_dbt_models, incremental_dbt_models, gold_dbt_models]
 
 
 def _with_row_counts(context: AssetExecutionContext, events: list, warehouse: DuckDBResource) -> Iterator:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetSpec, Config, MaterializeResult, multi_asset
 
-from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.partitions import ONE_RUN_PER_BACKFILL, landing_day_range_tags
 from medallion_platform.sources import SOURCES
 
@@ -34,6 +33,9 @@ def build_raw_assets(raw_dir: Path):
     )
     def raw_files(context: AssetExecutionContext, config: RawFilesConfig):
         """Regenerate every feed at once: transactions reference the customers and products drawn with them."""
+        # Imported here: Faker costs ~2 s, and every run's process loads these definitions.
+        from medallion_platform.generate import GenerateConfig, generate  # noqa: PLC0415
+
         for name in SOURCES:
             shutil.rmtree(raw_dir / name, ignore_errors=True)
         files = generate(

@@ -1,5 +1,6 @@
-"""The landing sensor: files arriving in the landing zone become Bronze partition runs, on a local
-folder and on S3 alike (it only talks to the `landing` resource's `list_objects_since`)."""
+"""The landing sensor: files arriving in the landing zone become partition runs that load Bronze and
+bring everything built on it up to date, on a local folder and on S3 alike (it only talks to the
+`landing` resource's `list_objects_since`)."""
 
 import hashlib
 import json
@@ -16,6 +17,7 @@ from dagster import (
     sensor,
 )
 
+from medallion_platform.defs.dbt import VIEW_TAG
 from medallion_platform.landing import LandedObject, LandingZone, parse_key
 from medallion_platform.partitions import LANDING_DAYS
 from medallion_platform.sources import SOURCES
@@ -32,6 +34,17 @@ RELIST_MARGIN = timedelta(seconds=30)
 
 def bronze_asset_key(source: str) -> AssetKey:
     return AssetKey(["bronze", source])
+
+
+# One run per landed partition carries the whole chain: Bronze for the day, then every table built
+# on it (Silver, the Gold facts for the day, the Gold tables over all history). Launching a run costs
+# seconds of process start-up, so hop-by-hop runs from the automation sensor would multiply it; the
+# automation then only catches what such a run did not cover. Views are left out: they show Bronze live.
+LIVE_VIEWS = AssetSelection.tag(VIEW_TAG, "")
+
+
+def refreshed_by_landing(source: str) -> AssetSelection:
+    return AssetSelection.assets(bronze_asset_key(source)).downstream() - LIVE_VIEWS
 
 
 def object_version(obj: LandedObject) -> str:
@@ -107,10 +120,12 @@ def bronze_partition_of(key: str) -> tuple[str, str]:
 
 @sensor(
     name="landed_files_to_bronze",
-    target=AssetSelection.assets(*(bronze_asset_key(source) for source in SOURCES)),
+    target=AssetSelection.assets(*(bronze_asset_key(source) for source in SOURCES)).downstream()
+    - LIVE_VIEWS,
     minimum_interval_seconds=5,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Requests a Bronze partition run for each (source, day) with newly landed files.",
+    description="Requests a run for each (source, day) with newly landed files: that day's Bronze "
+                "partition and every table downstream of it.",
 )
 def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
     """One sensor over the whole landing zone rather than one per source: a tick costs one listing
@@ -145,10 +160,12 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
         handled.append(obj)
     cursor = cursor.advanced(listed, handled, waiting)
 
+    asset_graph = context.repository_def.asset_graph
     run_requests = [
         RunRequest(
             run_key=partition_run_key(source, day, versions),
-            asset_selection=[bronze_asset_key(source)],
+            asset_selection=[bronze_asset_key(source),
+                             *sorted(refreshed_by_landing(source).resolve(asset_graph) - {bronze_asset_key(source)})],
             partition_key=day,
         )
         for (source, day), versions in batches.items()

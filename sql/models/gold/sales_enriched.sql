@@ -1,6 +1,8 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 {#- Silver transactions with their product and customer attributes: the one join every sales view
-    shares. Left joins, so orphan sales keep their revenue (customer_type 'Unknown'). -#}
+    shares. Left joins, so orphan sales keep their revenue (customer_type 'Unknown').
+    Ephemeral (inlined where it is used): a join is not data, so no run has to rebuild it before the
+    Gold models that read it, and the incremental sales facts can run straight after Silver. -#}
 select
     transactions.transaction_id,
     transactions.transaction_date,
