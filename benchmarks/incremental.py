@@ -5,9 +5,9 @@ customers) over --days days, then, for each repetition, lands one new transactio
 the base's transactions (`medallion drop`) on the day after the last one loaded, and times, in this
 process with the real definitions:
 
-  (a) incremental: Bronze transactions for that day and everything in Silver and Gold downstream of
-      it, for that day's partition: the assets the automation sensor requests after such a file,
-      here in one run (no run launches or sensor ticks, which benchmarks/latency.py measures);
+  (a) incremental: Bronze transactions for that day and every Silver and Gold table built on it, for
+      that day's partition: the run the landing sensor requests for such a file (without the run
+      launch and sensor tick, which benchmarks/latency.py measures);
   (b) full: the nightly_full_refresh job, every Silver and Gold model rebuilt from all of Bronze.
 
 After (a) and again after (b) it reads the same totals from Silver and Gold: both must agree, or the
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
-from dagster import AssetKey, AssetSelection, DagsterEventType, DagsterInstance, Definitions, define_asset_job
+from dagster import DagsterEventType, DagsterInstance, Definitions, define_asset_job
 
 from medallion_platform.generate import GenerateConfig
 from medallion_platform.settings import get_settings
@@ -159,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         # Imported once the environment names this data folder: importing it builds the default definitions.
         from medallion_platform.definitions import build_definitions  # noqa: PLC0415
 
+        from medallion_platform.defs.sensors import refreshed_by_landing  # noqa: PLC0415
+
         settings = get_settings()
-        # bronze/transactions and everything that reads it, which is in Silver and Gold only.
-        downstream_of_transactions = AssetSelection.assets(AssetKey(["bronze", "transactions"])).downstream()
+        # What the landing sensor requests for a transactions file: Bronze and every table built on it.
+        downstream_of_transactions = refreshed_by_landing("transactions")
         defs = Definitions.merge(build_definitions(settings), Definitions(jobs=[define_asset_job(
             INCREMENTAL_JOB, selection=downstream_of_transactions)]))
         incremental_job = defs.resolve_job_def(INCREMENTAL_JOB)
