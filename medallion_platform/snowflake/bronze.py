@@ -1,0 +1,545 @@
+"""Snowflake Bronze: landed files loaded from an external stage by COPY INTO, exactly once, nothing lost.
+
+The contract is the DuckDB loader's (`medallion_platform/bronze/loader.py`): `BRONZE.<SOURCE>` holds the
+registry's columns, typed, a VARIANT `payload` for keep_payload sources, and the lineage columns
+`_source_file`, `_row_number`, `_ingested_at`, `_load_id`, `_landing_date`; a row that does not type goes
+to `BRONZE.REJECTS` with its file, row number, raw record and reason; `BRONZE.LOAD_LEDGER` has one row
+per file with its etag and status (loaded | duplicate | failed). Reasons read as the DuckDB loader's do
+(`age is not INTEGER (thirty)`, with the registry's type names), so rejects compare across warehouses.
+Ledger and rejects have the columns `medallion_platform/snowflake/ddl.py` renders for them.
+
+How one file is loaded, in one transaction:
+1. COPY INTO `BRONZE.STAGED_<SOURCE>`: the file's records as text, with METADATA$FILENAME and
+   METADATA$FILE_ROW_NUMBER. Nothing is cast at COPY time (a cast error in a COPY transform aborts the
+   COPY whatever ON_ERROR says), so COPY only fails on a file it cannot read. CSV fields are picked by
+   their position in the file's header; Parquet fields as `$1:<column>`; JSON and JSON lines are
+   staged as lines of text, so a broken line is a row, not a lost record.
+2. INSERT into `BRONZE.<SOURCE>` the records every column of which TRY_CASTs to the registry's type, and
+   into `BRONZE.REJECTS` the others with every reason that applies. `_source_file` is the last three
+   segments of the file name (the landing key, with or without the stage's prefix). JSON lines are
+   parsed with TRY_PARSE_JSON; a JSON array file is its lines joined again, parsed and split into
+   elements (element n is row n).
+3. The ledger row, the staged rows deleted, COMMIT. Any error: ROLLBACK, and the file is recorded
+   `failed` with the error; the other files still load.
+
+Exactly once, by two guards:
+- Our ledger, keyed by etag (the content's MD5): a file already in it under the same key is not touched
+  again (`already_loaded`), and the same content under another key is recorded `duplicate` and loads
+  nothing. It protects against re-delivery under a new name, which Snowflake's load metadata cannot see
+  (that is per path), and it does not expire, where the load metadata is kept 64 days.
+- Snowflake's load metadata on `BRONZE.STAGED_<SOURCE>`: COPY skips a file (path and ETag) it already
+  loaded into that table. It protects against what our ledger does not see: a ledger row lost or
+  deleted, and a second run that read the ledger before the first committed but reaches COPY after.
+  Such a file is reported `copy_skipped` and gets no ledger row.
+
+Snowflake and fakesnow. Tests run this loader under fakesnow 0.11.4 (patch mode), which runs a subset
+of Snowflake's COPY. `copy_statement(..., fakesnow=...)` is the one place where statements differ:
+
+| | Snowflake (`fakesnow=False`) | fakesnow (`fakesnow=True`) |
+| --- | --- | --- |
+| file name | METADATA$FILENAME | `filename`, DuckDB's reader column (the whole s3:// URL) |
+| row number | METADATA$FILE_ROW_NUMBER | `ROW_NUMBER() OVER ()` over the one file's scan, in file order |
+| CSV field n | `$n` | `column<n-1>`, DuckDB's name for it (fakesnow cannot bind a bare `$n`) |
+| CSV field past the header | `$<header + 1>`: a line with too many fields is rejected | NULL (DuckDB refuses such a file) |
+| CSV line COPY cannot parse | ON_ERROR = CONTINUE; what it skipped is counted in one REJECTS row | no ON_ERROR: the file fails |
+| lines of text (JSON) | FIELD_DELIMITER = NONE, no enclosing or escape character | delimiter 0x1F, quote 0x1E |
+
+What the fakesnow path therefore does not exercise:
+- METADATA$FILENAME and METADATA$FILE_ROW_NUMBER themselves. That the file name ends in the landing key
+  is checked at run time (the staged rows under the key must number what COPY reported, or the file
+  fails); whether METADATA$FILE_ROW_NUMBER counts a skipped CSV header line (then CSV row numbers would
+  be one higher than the DuckDB loader's) is not known here.
+- `$n` positions and the extra-field check; ON_ERROR = CONTINUE and its REJECTS row (that INSERT runs in
+  a test, fed a COPY result as Snowflake reports one); FIELD_DELIMITER = NONE with
+  ESCAPE_UNENCLOSED_FIELD = NONE.
+- STORAGE_INTEGRATION: fakesnow ignores a stage's credentials; the tests give its DuckDB an S3 secret.
+- Load metadata as Snowflake keeps it: by path and ETag (fakesnow keys it by URL, so an overwritten
+  object is `copy_skipped` there, where Snowflake loads the new version), and rolled back with the
+  transaction; and Snowflake's answer for a skipped file, 'Copy executed with 0 files processed.'.
+- Snowflake's semantics of the typing SQL: the text is the same, DuckDB runs it under fakesnow (e.g.
+  Snowflake's TRY_CAST to BOOLEAN also takes 'yes' and 'on'; INTEGER is NUMBER(38,0) here, where the
+  DuckDB loader's is 32-bit).
+- Snowflake's 16 MB limit on one value: a JSON array file must fit in it once its lines are joined.
+- A Parquet file lacking a registry column: Snowflake loads NULL for `$1:<column>` (Parquet columns are
+  not compared with the registry here), fakesnow fails the file (DuckDB cannot bind the column), the
+  DuckDB loader rejects every row.
+
+Snowflake limits that shape this design: VALIDATE(..., JOB_ID => ...) and VALIDATION_MODE fail for a
+COPY with a SELECT, which the METADATA$ columns need, so the records ON_ERROR = CONTINUE skips are not
+listed one by one; a COPY transform ignores ERROR_ON_COLUMN_COUNT_MISMATCH, so a CSV line with fewer
+fields than the header loads with NULLs in the missing fields. FROM @stage/<path> and PATTERN = are not
+used because fakesnow reads `@stage/path` as a stage name and has no PATTERN: each COPY names its one
+file with FILES = ('<key>').
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+
+from dagster import EnvVar
+from dagster_snowflake import SnowflakeResource
+from snowflake.connector.errors import Error as SnowflakeError
+
+from medallion_platform.bronze.loader import FileColumns, FileResult, LoadReport
+from medallion_platform.landing import LandedObject, LandingZone, S3LandingZone, parse_key
+from medallion_platform.settings import SettingsError
+from medallion_platform.snowflake.ddl import LEDGER_COLUMNS, REJECTS_COLUMNS, snowflake_type
+from medallion_platform.sources import Source
+
+SCHEMA = "BRONZE"
+LEDGER = f"{SCHEMA}.LOAD_LEDGER"
+REJECTS = f"{SCHEMA}.REJECTS"
+LOAD_ID_SEQUENCE = f"{SCHEMA}.LOAD_ID_SEQ"
+DEFAULT_STAGE_NAME = f"{SCHEMA}.LANDING"
+
+SNOWFLAKE_VARIABLES = (
+    "SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD",
+    "SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE",
+)
+
+LINEAGE_COLUMNS = (
+    ("_source_file", "VARCHAR"),        # the landing key: the last three segments of METADATA$FILENAME
+    ("_row_number", "NUMBER(38,0)"),    # record number in the file, 1-based
+    ("_ingested_at", "TIMESTAMP_LTZ"),
+    ("_load_id", "NUMBER(38,0)"),       # LOAD_LEDGER.load_id
+    ("_landing_date", "DATE"),          # the day in the key: the Dagster partition
+)
+
+# Under fakesnow a line of text is read with delimiter and quote characters that valid JSON cannot
+# contain unescaped (fakesnow passes FIELD_DELIMITER = NONE to DuckDB as the four letters 'NONE').
+FAKESNOW_FIELD_DELIMITER = "\x1f"
+FAKESNOW_QUOTE = "\x1e"
+
+
+class BronzeLoadError(Exception):
+    """A file that cannot be loaded as a whole; it is recorded `failed` with this message."""
+
+
+# --- connection and stage -------------------------------------------------------------------------
+
+def snowflake_resource_from_env() -> SnowflakeResource:
+    """The Snowflake resource, credentials read from SNOWFLAKE_* variables when Dagster initialises it.
+
+    Values stay EnvVars, so they never show in run config or the UI. Outside Definitions, call
+    `.process_config_and_initialize()` on the result to resolve them."""
+    missing = [name for name in SNOWFLAKE_VARIABLES if not os.environ.get(name, "").strip()]
+    if missing:
+        raise SettingsError(f"Snowflake needs these environment variables set: {', '.join(missing)}")
+    return SnowflakeResource(
+        account=EnvVar("SNOWFLAKE_ACCOUNT"), user=EnvVar("SNOWFLAKE_USER"),
+        password=EnvVar("SNOWFLAKE_PASSWORD"), role=EnvVar("SNOWFLAKE_ROLE"),
+        warehouse=EnvVar("SNOWFLAKE_WAREHOUSE"), database=EnvVar("SNOWFLAKE_DATABASE"),
+    )
+
+
+@dataclass(frozen=True)
+class ExternalStage:
+    """The stage COPY reads: the landing zone's bucket and prefix, so a file's path in it is its key.
+
+    Production authenticates with a STORAGE_INTEGRATION; a test harness passes key credentials. An S3
+    endpoint other than AWS is not a stage setting: under fakesnow it is the DuckDB S3 secret's."""
+
+    url: str
+    name: str = DEFAULT_STAGE_NAME
+    storage_integration: str | None = None
+    aws_key_id: str | None = None
+    aws_secret_key: str | None = None
+
+    @classmethod
+    def for_landing(cls, landing: S3LandingZone, **options) -> "ExternalStage":
+        prefix = landing.prefix.strip("/")
+        return cls(url=f"s3://{landing.bucket}/{prefix + '/' if prefix else ''}", **options)
+
+    def create_sql(self) -> str:
+        if self.storage_integration:
+            access = f"STORAGE_INTEGRATION = {self.storage_integration}"
+        elif self.aws_key_id and self.aws_secret_key:
+            access = (f"CREDENTIALS = (AWS_KEY_ID = {literal(self.aws_key_id)} "
+                      f"AWS_SECRET_KEY = {literal(self.aws_secret_key)})")
+        else:
+            raise ValueError(f"stage {self.name}: give a storage_integration (or, for tests, AWS keys)")
+        return f"CREATE STAGE IF NOT EXISTS {self.name} URL = {literal(self.url)} {access}"
+
+
+def literal(text: str) -> str:
+    """A Snowflake string literal: backslash is an escape character there, so it is doubled too."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def column_list(columns) -> str:
+    return ", ".join(f"{name} {type_}" for name, type_ in columns)
+
+
+def landing_key_sql(file_name: str) -> str:
+    """The landing key from a file name COPY reports: its last three segments, whether the name is
+    relative to the stage, includes the stage's prefix or (under fakesnow) is the whole s3:// URL."""
+    return " || '/' || ".join(f"SPLIT_PART({file_name}, '/', {i})" for i in (-3, -2, -1))
+
+
+def staged_table(source: Source) -> str:
+    return f"{SCHEMA}.STAGED_{source.name.upper()}"
+
+
+def bronze_table(source: Source) -> str:
+    return f"{SCHEMA}.{source.name.upper()}"
+
+
+def is_text_format(source: Source) -> bool:
+    """JSON and JSON lines are staged as lines of text and parsed in SQL."""
+    return source.format in ("json", "jsonl")
+
+
+def staged_columns(source: Source) -> list[str]:
+    """The columns COPY fills, after `_file_name` and `_row_number`."""
+    if is_text_format(source):
+        return ["_line"]
+    extra = ["_extra_field"] if source.format == "csv" else []
+    return source.column_names + extra
+
+
+def ensure_bronze_objects(cursor, source: Source, stage: ExternalStage) -> None:
+    """Create schema, stage, sequence, ledger, rejects, the staging and the Bronze table if missing.
+
+    `USE SCHEMA` also lets fakesnow resolve the sequence, which it cannot by qualified name alone."""
+    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    cursor.execute(f"USE SCHEMA {SCHEMA}")
+    _ensure_stage(cursor, stage)
+    cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {LOAD_ID_SEQUENCE} START = 1 INCREMENT = 1")
+    cursor.execute(f"CREATE TABLE IF NOT EXISTS {LEDGER} ({column_list(LEDGER_COLUMNS)})")
+    cursor.execute(f"CREATE TABLE IF NOT EXISTS {REJECTS} ({column_list(REJECTS_COLUMNS)})")
+    staged = [("_file_name", "VARCHAR"), ("_row_number", "NUMBER(38,0)")]
+    staged += [(name, "VARCHAR") for name in staged_columns(source)]
+    cursor.execute(f"CREATE TABLE IF NOT EXISTS {staged_table(source)} ({column_list(staged)})")
+    columns = [(c.name, snowflake_type(c.type)) for c in source.columns]
+    columns += [("payload", "VARIANT")] if source.keep_payload else []
+    cursor.execute(f"CREATE TABLE IF NOT EXISTS {bronze_table(source)} ({column_list(columns + list(LINEAGE_COLUMNS))})")
+
+
+def _ensure_stage(cursor, stage: ExternalStage) -> None:
+    """Create the stage unless SHOW STAGES lists it: fakesnow raises 'already exists' for CREATE STAGE IF
+    NOT EXISTS (and ignores SHOW's LIKE, so names are compared here)."""
+    schema, _, name = stage.name.rpartition(".")
+    cursor.execute(f"SHOW STAGES IN SCHEMA {schema or SCHEMA}")
+    column = [d[0].lower() for d in cursor.description].index("name")
+    if name.upper() not in {str(row[column]).upper() for row in cursor.fetchall()}:
+        cursor.execute(stage.create_sql())
+
+
+# --- the COPY statement: the one place Snowflake and fakesnow differ ---------------------------------
+
+def copy_statement(source: Source, stage: ExternalStage, key: str, header: list[str] | None,
+                   fakesnow: bool) -> str:
+    """COPY one landed file into the source's staging table, as text, with its lineage.
+
+    `header` is the CSV file's header row (None for other formats); `fakesnow` picks the forms fakesnow
+    runs where Snowflake's differ (see the module docstring for the list)."""
+    if fakesnow:
+        metadata = ["filename", "ROW_NUMBER() OVER ()"]
+    else:
+        metadata = ["METADATA$FILENAME", "METADATA$FILE_ROW_NUMBER"]
+    fields = _field_expressions(source, header, fakesnow)
+    targets = ["_file_name", "_row_number"] + staged_columns(source)
+    on_error = " ON_ERROR = CONTINUE" if source.format == "csv" and not fakesnow else ""
+    return (
+        f"COPY INTO {staged_table(source)} ({', '.join(targets)}) "
+        f"FROM (SELECT {', '.join(metadata + fields)} FROM @{stage.name}) "
+        f"FILES = ({literal(key)}) FILE_FORMAT = ({_file_format(source, fakesnow)}){on_error}"
+    )
+
+
+def _field_expressions(source: Source, header: list[str] | None, fakesnow: bool) -> list[str]:
+    if is_text_format(source):
+        return ["column0" if fakesnow else "$1"]
+    if source.format == "parquet":
+        return [f"$1:{name}::VARCHAR" for name in source.column_names]
+    assert header is not None, "a CSV COPY needs the file's header"
+    width = len(str(len(header) - 1))  # DuckDB names a headerless file's columns column0.. or column00..
+
+    def field(position: int) -> str:  # 1-based position in the line
+        return f"column{position - 1:0{width}d}" if fakesnow else f"${position}"
+
+    picked = [field(header.index(name) + 1) if name in header else "NULL" for name in source.column_names]
+    return picked + ["NULL" if fakesnow else field(len(header) + 1)]
+
+
+def _file_format(source: Source, fakesnow: bool) -> str:
+    if source.format == "parquet":
+        return "TYPE = PARQUET"
+    if source.format == "csv":
+        return "TYPE = CSV SKIP_HEADER = 1 FIELD_OPTIONALLY_ENCLOSED_BY = '\"'"
+    if fakesnow:
+        return f"TYPE = CSV FIELD_DELIMITER = '{FAKESNOW_FIELD_DELIMITER}' FIELD_OPTIONALLY_ENCLOSED_BY = '{FAKESNOW_QUOTE}'"
+    return "TYPE = CSV FIELD_DELIMITER = NONE FIELD_OPTIONALLY_ENCLOSED_BY = NONE ESCAPE_UNENCLOSED_FIELD = NONE"
+
+
+# --- from staged text to typed rows: the same SQL on Snowflake and fakesnow ------------------------
+
+def staged_rows_of(key: str) -> str:
+    """The condition that picks one file's rows from its source's staging table."""
+    return f"{landing_key_sql('_file_name')} = {literal(key)}"
+
+
+def records_sql(source: Source, key: str, columns: FileColumns) -> str:
+    """The file's staged records as (_source_file, _row_number, _raw, _record_error, <columns as text>
+    [, payload]): one shape for every format, so typing them is one statement."""
+    where = staged_rows_of(key)
+    if source.format == "jsonl":
+        return _jsonl_records(source, where)
+    if source.format == "json":
+        return _json_array_records(source, where)
+    text_columns = ", ".join(source.column_names)
+    raw = "TO_JSON(OBJECT_CONSTRUCT_KEEP_NULL(" + ", ".join(f"'{c}', {c}" for c in source.column_names) + "))"
+    if columns.missing:
+        error = literal(f"file lacks column(s) {', '.join(columns.missing)}")
+    elif source.format == "csv":
+        error = "CASE WHEN _extra_field IS NOT NULL THEN 'CSV line has more fields than its header' END"
+    else:
+        error = "NULL"
+    return (f"SELECT {landing_key_sql('_file_name')} AS _source_file, _row_number, {raw} AS _raw, "
+            f"{error} AS _record_error, {text_columns} FROM {staged_table(source)} WHERE {where}")
+
+
+def _json_fields(source: Source, document: str) -> str:
+    picked = [f"{document}:{name}::VARCHAR AS {name}" for name in source.column_names]
+    payload = [f"{document} AS payload"] if source.keep_payload else []
+    return ", ".join(picked + payload)
+
+
+def _jsonl_records(source: Source, where: str) -> str:
+    """One record per non-blank line; a line that is not a JSON object is rejected whole."""
+    parsed = (f"SELECT {landing_key_sql('_file_name')} AS _source_file, _row_number, _line, "
+              "TRY_PARSE_JSON(_line)::VARIANT AS _doc "
+              f"FROM {staged_table(source)} WHERE {where} AND _line IS NOT NULL AND TRIM(_line) <> ''")
+    error = "CASE WHEN _doc IS NULL OR NOT STARTSWITH(LTRIM(_line), '{') THEN 'line is not a JSON object' END"
+    return (f"SELECT _source_file, _row_number, _line AS _raw, {error} AS _record_error, "
+            f"{_json_fields(source, '_doc')} FROM ({parsed}) AS lines")
+
+
+def json_array_document_sql(source: Source, where: str) -> str:
+    """The file's lines joined again into its one JSON document (JSON strings hold no raw newline, so
+    joining with a space changes nothing)."""
+    return (f"SELECT {landing_key_sql('_file_name')} AS _source_file, "
+            "TRY_PARSE_JSON(LISTAGG(_line, ' ') WITHIN GROUP (ORDER BY _row_number))::VARIANT AS _doc "
+            f"FROM {staged_table(source)} WHERE {where} GROUP BY 1")
+
+
+def _json_array_records(source: Source, where: str) -> str:
+    """Element n of the array is row n; an element that is not an object is rejected whole.
+
+    Elements are numbered by FLATTENing ARRAY_GENERATE_RANGE(0, size) and taking GET(array, i), not by
+    FLATTEN's INDEX: fakesnow numbers INDEX with ROW_NUMBER() OVER () across an UNNEST, and with 30
+    elements it already pairs indexes with the wrong elements."""
+    elements = (f"SELECT d._source_file, i.value::INTEGER + 1 AS _row_number, "
+                f"GET(d._doc, i.value::INTEGER) AS _element FROM ({json_array_document_sql(source, where)}) AS d, "
+                "LATERAL FLATTEN(input => ARRAY_GENERATE_RANGE(0, ARRAY_SIZE(d._doc)::INTEGER)) AS i")
+    error = "CASE WHEN NOT STARTSWITH(TO_JSON(_element), '{') THEN 'record is not a JSON object' END"
+    return (f"SELECT _source_file, _row_number, TO_JSON(_element) AS _raw, {error} AS _record_error, "
+            f"{_json_fields(source, '_element')} FROM ({elements}) AS elements")
+
+
+def checked_sql(source: Source, records: str) -> str:
+    """Each record with `_reason`: every way it fails the registry, or NULL when it types.
+
+    ARRAY_TO_STRING over ARRAY_COMPACT because Snowflake's CONCAT_WS is NULL when any part is (DuckDB's
+    skips NULLs, so fakesnow would hide that difference)."""
+    problems = ["_record_error"]
+    for column in source.columns:
+        if column.type == "VARCHAR":
+            continue
+        target = snowflake_type(column.type)
+        problems.append(
+            f"CASE WHEN {column.name} IS NOT NULL AND TRY_CAST({column.name} AS {target}) IS NULL "
+            f"THEN {literal(f'{column.name} is not {column.type} (')} || {column.name} || ')' END"
+        )
+    reason = f"NULLIF(ARRAY_TO_STRING(ARRAY_COMPACT(ARRAY_CONSTRUCT({', '.join(problems)})), '; '), '')"
+    return f"SELECT r.*, {reason} AS _reason FROM ({records}) AS r"
+
+
+def insert_bronze_sql(source: Source, checked: str, load_id: int, day: str) -> str:
+    typed = [c.name if c.type == "VARCHAR" else f"TRY_CAST({c.name} AS {snowflake_type(c.type)})"
+             for c in source.columns]
+    payload = ["payload"] if source.keep_payload else []
+    targets = source.column_names + payload + [name for name, _ in LINEAGE_COLUMNS]
+    values = typed + payload + ["_source_file", "_row_number", "CURRENT_TIMESTAMP()", str(load_id),
+                                f"{literal(day)}::DATE"]
+    return (f"INSERT INTO {bronze_table(source)} ({', '.join(targets)}) "
+            f"SELECT {', '.join(values)} FROM ({checked}) WHERE _reason IS NULL")
+
+
+def insert_rejects_sql(source: Source, checked: str, load_id: int) -> str:
+    return (f"INSERT INTO {REJECTS} (load_id, source, file_key, row_number, raw_record, reason, rejected_at) "
+            f"SELECT {load_id}, {literal(source.name)}, _source_file, _row_number, _raw, _reason, "
+            f"CURRENT_TIMESTAMP() FROM ({checked}) WHERE _reason IS NOT NULL")
+
+
+# --- COPY's own report ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CopyResult:
+    """COPY's row for the file. Snowflake answers 'Copy executed with 0 files processed.' for a file
+    its load metadata skips, fakesnow a row with status LOAD_SKIPPED: both read as LOAD_SKIPPED."""
+
+    status: str
+    rows_loaded: int = 0
+    errors_seen: int = 0
+    first_error: str | None = None
+    first_error_line: int | None = None
+
+    @classmethod
+    def from_cursor(cls, cursor, key: str) -> "CopyResult":
+        names = [d[0].lower() for d in cursor.description]
+        for row in cursor.fetchall():
+            result = dict(zip(names, row))
+            if "file" in result and str(result["file"]).endswith(key):
+                return cls(status=result["status"], rows_loaded=result["rows_loaded"] or 0,
+                           errors_seen=result.get("errors_seen") or 0, first_error=result.get("first_error"),
+                           first_error_line=result.get("first_error_line"))
+        return cls(status="LOAD_SKIPPED")
+
+
+def record_copy_errors(cursor, source: Source, key: str, load_id: int, result: CopyResult) -> int:
+    """One REJECTS row for the records ON_ERROR = CONTINUE skipped: how many, and the first's line and
+    error. They cannot be listed one by one: VALIDATE refuses a COPY with a SELECT."""
+    if not result.errors_seen:
+        return 0
+    reason = (f"COPY skipped {result.errors_seen} record(s) it could not parse; "
+              f"first: {result.first_error}")
+    cursor.execute(
+        f"INSERT INTO {REJECTS} (load_id, source, file_key, row_number, raw_record, reason, rejected_at) "
+        "SELECT %s, %s, %s, %s, NULL, %s, CURRENT_TIMESTAMP()",
+        (load_id, source.name, key, result.first_error_line, reason),
+    )
+    return result.errors_seen
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+def load_source(snowflake: SnowflakeResource, landing: LandingZone, source: Source, stage: ExternalStage,
+                objects: list[LandedObject] | None = None, *, fakesnow: bool = False) -> LoadReport:
+    """Load every object under the source's prefix (or the given ones) not yet in the ledger."""
+    with snowflake.get_connection() as connection:
+        cursor = connection.cursor()
+        ensure_bronze_objects(cursor, source, stage)
+        if objects is None:
+            objects = landing.list_objects(prefix=f"{source.name}/")
+        report = LoadReport(source.name)
+        for obj in objects:
+            report.files.append(_load_object(cursor, landing, source, stage, obj, fakesnow))
+        return report
+
+
+def _load_object(cursor, landing: LandingZone, source: Source, stage: ExternalStage, obj: LandedObject,
+                 fakesnow: bool) -> FileResult:
+    cursor.execute(f"SELECT file_key FROM {LEDGER} WHERE source = %s AND etag = %s ORDER BY load_id",
+                   (source.name, obj.etag))
+    earlier_keys = [k for (k,) in cursor.fetchall()]
+    if obj.key in earlier_keys:
+        return FileResult(obj.key, "already_loaded")
+    load_id = _next_load_id(cursor)
+    if earlier_keys:
+        _record(cursor, load_id, source, obj, "duplicate", duplicate_of=earlier_keys[0])
+        return FileResult(obj.key, "duplicate", detail=f"same content as {earlier_keys[0]}")
+    in_transaction = False
+    try:
+        _, day, _ = parse_key(obj.key)
+        header = _csv_header(landing, obj.key) if source.format == "csv" else None
+        cursor.execute("BEGIN")
+        in_transaction = True
+        result = _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakesnow)
+        cursor.execute("COMMIT")
+        return result
+    except (SnowflakeError, BronzeLoadError, ValueError, UnicodeDecodeError) as error:
+        if in_transaction:
+            cursor.execute("ROLLBACK")
+        message = f"{obj.key}: {type(error).__name__}: {error}".splitlines()[0]
+        if fakesnow and source.format == "csv" and isinstance(error, SnowflakeError):
+            message += " [fakesnow runs COPY without ON_ERROR: a CSV line it cannot parse fails the file]"
+        _record(cursor, load_id, source, obj, "failed", error=message)
+        return FileResult(obj.key, "failed", detail=message)
+
+
+def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakesnow) -> FileResult:
+    cursor.execute(copy_statement(source, stage, obj.key, header, fakesnow))
+    copied = CopyResult.from_cursor(cursor, obj.key)
+    if copied.status == "LOAD_SKIPPED":  # nothing was written: the caller's COMMIT ends an empty transaction
+        return FileResult(obj.key, "copy_skipped",
+                          detail="Snowflake's load metadata says this file was loaded already")
+    if copied.status == "LOAD_FAILED":
+        raise BronzeLoadError(f"COPY loaded no row: {copied.first_error}")
+    _check_staged(cursor, source, obj.key, copied)
+    columns = _file_columns(cursor, source, obj.key, header)
+    checked = checked_sql(source, records_sql(source, obj.key, columns))
+    loaded = _row_count(cursor, insert_bronze_sql(source, checked, load_id, day))
+    rejected = _row_count(cursor, insert_rejects_sql(source, checked, load_id))
+    rejected += record_copy_errors(cursor, source, obj.key, load_id, copied)
+    _record(cursor, load_id, source, obj, "loaded", loaded, rejected, columns=columns)
+    cursor.execute(f"DELETE FROM {staged_table(source)} WHERE {staged_rows_of(obj.key)}")
+    return FileResult(obj.key, "loaded", loaded, rejected, detail=str(columns) or None, columns=columns)
+
+
+def _check_staged(cursor, source: Source, key: str, copied: CopyResult) -> None:
+    """The staged rows under the key must be all COPY loaded: this is what proves the key is read right
+    from METADATA$FILENAME, and, for a JSON array, that the file parses as one."""
+    cursor.execute(f"SELECT COUNT(*) FROM {staged_table(source)} WHERE {staged_rows_of(key)}")
+    staged = cursor.fetchone()[0]
+    if staged != copied.rows_loaded:
+        raise BronzeLoadError(f"COPY loaded {copied.rows_loaded} rows but {staged} are staged under the "
+                              "key: the file name COPY reports does not end in the landing key")
+    if source.format == "json":
+        document = json_array_document_sql(source, staged_rows_of(key))
+        cursor.execute(f"SELECT COUNT(*) FROM ({document}) WHERE STARTSWITH(TO_JSON(_doc), '[')")
+        if cursor.fetchone()[0] != 1:
+            raise BronzeLoadError("file is not one JSON array (truncated or malformed)")
+
+
+def _file_columns(cursor, source: Source, key: str, header: list[str] | None) -> FileColumns:
+    """How the file's columns differ from the registry's: CSV by its header, JSON by the keys any
+    record has. Parquet's are not compared (fakesnow cannot read `$1` whole)."""
+    if header is not None:
+        return FileColumns.compare(source, header)
+    if not is_text_format(source):
+        return FileColumns()
+    key_lists = (f"SELECT DISTINCT OBJECT_KEYS(TRY_PARSE_JSON(_raw)::VARIANT) AS keys "
+                 f"FROM ({records_sql(source, key, FileColumns())}) WHERE _record_error IS NULL")
+    cursor.execute(f"SELECT DISTINCT k.value::VARCHAR FROM ({key_lists}) AS r, LATERAL FLATTEN(input => r.keys) AS k")
+    return FileColumns.compare(source, [k for (k,) in cursor.fetchall()])
+
+
+def _csv_header(landing: LandingZone, key: str) -> list[str]:
+    """The header row, read from the landing zone: COPY picks CSV fields by position, Bronze by name."""
+    head = landing.read_head(key, 1 << 16).decode("utf-8-sig", errors="replace")
+    header = next(csv.reader(io.StringIO(head)), [])
+    if not header:
+        raise ValueError("CSV file is empty: no header row")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ValueError(f"CSV header repeats column(s) {', '.join(repeated)}")
+    return header
+
+
+def _row_count(cursor, statement: str) -> int:
+    cursor.execute(statement)
+    return cursor.fetchone()[0]
+
+
+def _next_load_id(cursor) -> int:
+    cursor.execute(f"SELECT {LOAD_ID_SEQUENCE}.NEXTVAL")
+    return cursor.fetchone()[0]
+
+
+def _record(cursor, load_id, source, obj, status, loaded=0, rejected=0, duplicate_of=None,
+            columns: FileColumns = FileColumns(), error=None) -> None:
+    """The file's ledger row. Arrays go in as JSON text through PARSE_JSON: Snowflake takes no function
+    in INSERT ... VALUES, hence INSERT ... SELECT."""
+    cursor.execute(
+        f"INSERT INTO {LEDGER} (load_id, source, file_key, etag, size_bytes, status, rows_loaded, "
+        "rows_rejected, duplicate_of, unexpected_columns, missing_columns, error, loaded_at) "
+        "SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, PARSE_JSON(%s), PARSE_JSON(%s), %s, CURRENT_TIMESTAMP()",
+        (load_id, source.name, obj.key, obj.etag, obj.size, status, loaded, rejected, duplicate_of,
+         json.dumps(list(columns.unexpected)) if columns.unexpected else None,
+         json.dumps(list(columns.missing)) if columns.missing else None, error),
+    )

@@ -1,0 +1,277 @@
+"""The Snowflake Bronze loader under fakesnow (patch mode), COPYing from moto's S3 server on 127.0.0.1.
+
+fakesnow's DuckDB is given httpfs (from the duckdb-ext-httpfs package) and an S3 secret for the moto
+endpoint, which is what the stage's storage integration gives Snowflake. Files are landed with
+S3LandingZone.put_file and loaded through dagster_snowflake's SnowflakeResource, built from SNOWFLAKE_*
+variables, with the loader's `fakesnow=True` statement forms.
+"""
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import fakesnow
+import pytest
+import sqlglot
+
+from medallion_platform.bronze import loader as duckdb_loader
+from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.landing import S3LandingZone
+from medallion_platform.settings import SettingsError
+from medallion_platform.snowflake import bronze
+from medallion_platform.sources import SOURCES, get_source
+
+SNOWFLAKE_ENV = {
+    "SNOWFLAKE_ACCOUNT": "fake", "SNOWFLAKE_USER": "loader", "SNOWFLAKE_PASSWORD": "secret",
+    "SNOWFLAKE_ROLE": "LOADER", "SNOWFLAKE_WAREHOUSE": "LOAD_WH", "SNOWFLAKE_DATABASE": "MEDALLION",
+}
+CUSTOMER_HEADER = "customer_id,name,email,country,customer_type,registration_date,age,gender,total_purchases"
+
+
+@pytest.fixture
+def landing(s3_endpoint, s3_bucket) -> S3LandingZone:
+    return S3LandingZone(bucket=s3_bucket, prefix="feeds/", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture
+def snowflake(landing, clean_env):
+    """A SnowflakeResource on a fresh fakesnow, whose DuckDB reads the moto bucket."""
+    for name, value in SNOWFLAKE_ENV.items():
+        clean_env.setenv(name, value)
+    with fakesnow.patch():
+        resource = bronze.snowflake_resource_from_env().process_config_and_initialize()
+        with resource.get_connection() as connection:
+            # One DuckDB database serves every fake connection: the extension and secret stay loaded.
+            landing.configure_duckdb(connection._duck_conn)
+        yield resource
+
+
+@pytest.fixture
+def stage(landing) -> bronze.ExternalStage:
+    return bronze.ExternalStage.for_landing(landing, aws_key_id="testing", aws_secret_key="testing")
+
+
+def load(snowflake, landing, stage, source: str):
+    return bronze.load_source(snowflake, landing, get_source(source), stage, fakesnow=True)
+
+
+def query(snowflake, sql: str, params=None) -> list[tuple]:
+    with snowflake.get_connection() as connection:
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def land(landing: S3LandingZone, folder: Path, key: str, body: str | bytes) -> None:
+    path = folder / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body if isinstance(body, bytes) else body.encode())
+    landing.put_file(path, key)
+
+
+def land_parquet(landing: S3LandingZone, folder: Path, key: str, select: str) -> None:
+    path = folder / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.sql(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
+    landing.put_file(path, key)
+
+
+def drop_ragged_csv_lines(path: Path) -> int:
+    """fakesnow runs COPY without ON_ERROR, and its CSV reader refuses a file with a line of another
+    field count (Snowflake's ON_ERROR = CONTINUE loads around it): keep the generator's other dirt only."""
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    kept = [row for row in rows if len(row) == len(rows[0])]
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(kept)
+    return len(rows) - len(kept)
+
+
+def bronze_rows(fetch, table: str, source) -> list[tuple]:
+    columns = source.column_names + (["payload"] if source.keep_payload else []) + ["_source_file", "_row_number"]
+    rows = fetch(f"SELECT {', '.join(columns)} FROM {table} ORDER BY _source_file, _row_number")
+    if source.keep_payload:  # JSON text from two engines: compare the values, not the spacing
+        at = len(source.columns)
+        rows = [row[:at] + (json.loads(row[at]),) + row[at + 1:] for row in rows]
+    return [tuple(row) for row in rows]
+
+
+def test_every_source_loads_as_the_duckdb_loader_loads_the_same_files(snowflake, landing, stage, tmp_path):
+    raw = tmp_path / "raw"
+    generate(GenerateConfig(scale=0.0005, days=1), raw)
+    assert drop_ragged_csv_lines(raw / "customers/2026-11-20/customers_20261120.csv") > 0
+    for name in SOURCES:
+        landing.deliver_tree(raw, name)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    for name, source in SOURCES.items():
+        duckdb_loader.load_source(con, landing, source)
+        report = load(snowflake, landing, stage, name)
+        assert [f.status for f in report.files] == ["loaded"], report.files
+
+    for source in SOURCES.values():
+        expected = bronze_rows(lambda sql: con.execute(sql).fetchall(), f"bronze.{source.name}", source)
+        actual = bronze_rows(lambda sql: query(snowflake, sql), bronze.bronze_table(source), source)
+        assert len(actual) == len(expected) > 0, source.name
+        assert [r[-2:] for r in actual] == [r[-2:] for r in expected], f"{source.name}: lineage differs"
+        assert actual == expected, f"{source.name}: values differ"
+
+    rejects = "SELECT source, file_key, row_number, reason FROM {} ORDER BY 1, 2, 3, 4"
+    expected_rejects = con.execute(rejects.format("bronze.rejects")).fetchall()
+    assert query(snowflake, rejects.format(bronze.REJECTS)) == expected_rejects
+    assert {r[0] for r in expected_rejects} == {"customers", "events"}  # the generator's dirt, typed and parsed
+    ledger = "SELECT source, file_key, etag, status, rows_loaded, rows_rejected FROM {} ORDER BY file_key"
+    assert query(snowflake, ledger.format(bronze.LEDGER)) == con.execute(ledger.format("bronze.load_ledger")).fetchall()
+
+
+def test_loading_again_loads_nothing(snowflake, landing, stage, tmp_path):
+    land(landing, tmp_path, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
+    land(landing, tmp_path, "customers/2026-11-21/b.csv", f"{CUSTOMER_HEADER}\nC2,Bob,b@x.com,USA,VIP,2024-01-01,41,M,1\n")
+    first = load(snowflake, landing, stage, "customers")
+    second = load(snowflake, landing, stage, "customers")
+    assert [f.status for f in first.files] == ["loaded", "loaded"]
+    assert [f.status for f in second.files] == ["already_loaded", "already_loaded"]
+    assert query(snowflake, "SELECT customer_id, _landing_date::VARCHAR, _load_id FROM BRONZE.CUSTOMERS ORDER BY 1") == [
+        ("C1", "2026-11-20", 1), ("C2", "2026-11-21", 2)]
+    assert query(snowflake, f"SELECT count(*) FROM {bronze.LEDGER}") == [(2,)]
+    assert query(snowflake, "SELECT count(*) FROM BRONZE.STAGED_CUSTOMERS") == [(0,)]
+
+
+def test_a_relanded_copy_under_a_new_key_is_a_duplicate(snowflake, landing, stage, tmp_path):
+    select = "SELECT 'TRX1' AS transaction_id, 'C1' AS customer_id, 'P1' AS product_id, 2 AS quantity, " \
+             "19.99::DOUBLE AS total_amount, '2026-11-20' AS transaction_date, 'card' AS payment_method, " \
+             "'online' AS store_type"
+    land_parquet(landing, tmp_path, "transactions/2026-11-20/t.parquet", select)
+    load(snowflake, landing, stage, "transactions")
+    landing.put_file(tmp_path / "transactions/2026-11-20/t.parquet", "transactions/2026-11-22/t_resent.parquet")
+    report = load(snowflake, landing, stage, "transactions")
+    assert [(f.key, f.status) for f in report.files] == [
+        ("transactions/2026-11-20/t.parquet", "already_loaded"),
+        ("transactions/2026-11-22/t_resent.parquet", "duplicate")]
+    assert query(snowflake, "SELECT transaction_id, quantity, total_amount::VARCHAR, _source_file, _row_number "
+                            "FROM BRONZE.TRANSACTIONS") == [("TRX1", 2, "19.99", "transactions/2026-11-20/t.parquet", 1)]
+    assert query(snowflake, f"SELECT status, rows_loaded, duplicate_of FROM {bronze.LEDGER} ORDER BY load_id") == [
+        ("loaded", 1, None), ("duplicate", 0, "transactions/2026-11-20/t.parquet")]
+
+
+def test_snowflake_load_metadata_skips_a_file_the_ledger_lost(snowflake, landing, stage, tmp_path):
+    """The second guard: with our ledger row gone, COPY itself refuses to load the file again."""
+    land(landing, tmp_path, "events/2026-11-20/e.jsonl", '{"event_id":"E1","event_type":"view"}\n')
+    load(snowflake, landing, stage, "events")
+    query(snowflake, f"DELETE FROM {bronze.LEDGER}")
+    report = load(snowflake, landing, stage, "events")
+    assert [f.status for f in report.files] == ["copy_skipped"]
+    assert query(snowflake, "SELECT count(*) FROM BRONZE.EVENTS") == [(1,)]
+    assert query(snowflake, f"SELECT count(*) FROM {bronze.LEDGER}") == [(0,)]
+
+
+def test_rows_that_do_not_type_go_to_rejects_with_their_reason(snowflake, landing, stage, tmp_path):
+    # The header's order is not the registry's: fields are matched by name.
+    header = "age,customer_id,name,email,country,customer_type,registration_date,gender,total_purchases"
+    land(landing, tmp_path, "customers/2026-11-20/c.csv", f"{header}\n30,C1,Ann,a@x.com,USA,VIP,2024-01-01,F,3\n"
+         "thirty,C2,Bob,b@x.com,USA,VIP,2024-01-01,M,1x\n41,C3,Cy,c@x.com,USA,P,2024-01-01,M,0\n")
+    land(landing, tmp_path, "products/2026-11-20/p.json",
+         '[{"product_id":"P1","price":12.5,"is_active":true,"rating":4.5},\n'
+         ' {"product_id":"P2","price":"N/A","is_active":true},\n 7,\n'
+         ' {"product_id":"P4","price":1,"is_active":"maybe"}]\n')
+    land(landing, tmp_path, "events/2026-11-20/e.jsonl",
+         '{"event_id":"E1","event_type":"view","device":{"os":"iOS"},"ab":1}\n{"event_id":"E2","device":{"type":\n[1,2]\n')
+    for name in ("customers", "products", "events"):
+        report = load(snowflake, landing, stage, name)
+        assert [f.status for f in report.files] == ["loaded"], report.files
+
+    assert query(snowflake, "SELECT source, file_key, row_number, reason FROM BRONZE.REJECTS ORDER BY 1, 2, 3, 4") == [
+        ("customers", "customers/2026-11-20/c.csv", 2, "age is not INTEGER (thirty); total_purchases is not INTEGER (1x)"),
+        ("events", "events/2026-11-20/e.jsonl", 2, "line is not a JSON object"),
+        ("events", "events/2026-11-20/e.jsonl", 3, "line is not a JSON object"),
+        ("products", "products/2026-11-20/p.json", 2, "price is not DECIMAL(12,2) (N/A)"),
+        ("products", "products/2026-11-20/p.json", 3, "record is not a JSON object"),
+        ("products", "products/2026-11-20/p.json", 4, "is_active is not BOOLEAN (maybe)"),
+    ]
+    raw = query(snowflake, "SELECT raw_record FROM BRONZE.REJECTS WHERE source = 'events' AND row_number = 2")
+    assert raw == [('{"event_id":"E2","device":{"type":',)]
+    assert json.loads(query(snowflake, "SELECT raw_record FROM BRONZE.REJECTS WHERE source = 'customers'")[0][0])["age"] == "thirty"
+    assert query(snowflake, "SELECT customer_id, age, _row_number FROM BRONZE.CUSTOMERS ORDER BY 1") == [
+        ("C1", 30, 1), ("C3", 41, 3)]
+    assert query(snowflake, "SELECT product_id, price::VARCHAR, rating, is_active FROM BRONZE.PRODUCTS") == [
+        ("P1", "12.50", 4.5, True)]
+    assert query(snowflake, "SELECT event_id, payload:device:os::VARCHAR FROM BRONZE.EVENTS") == [("E1", "iOS")]
+    assert query(snowflake, f"SELECT source, rows_loaded, rows_rejected FROM {bronze.LEDGER} ORDER BY source") == [
+        ("customers", 2, 1), ("events", 1, 2), ("products", 1, 3)]
+    assert query(snowflake, f"SELECT unexpected_columns, missing_columns FROM {bronze.LEDGER} WHERE source = 'events'") == [
+        ('["ab"]', '["event_timestamp","customer_id","session_id"]')]
+
+
+def test_a_csv_lacking_a_column_has_every_row_rejected(snowflake, landing, stage, tmp_path):
+    land(landing, tmp_path, "customers/2026-11-20/c.csv",
+         "customer_id,name,email,country,customer_type,registration_date,gender\nC1,Ann,a@x.com,USA,VIP,2024-01-01,F\n")
+    report = load(snowflake, landing, stage, "customers")
+    assert report.files[0].columns.missing == ("age", "total_purchases")
+    assert query(snowflake, "SELECT row_number, reason FROM BRONZE.REJECTS") == [
+        (1, "file lacks column(s) age, total_purchases")]
+    assert query(snowflake, f"SELECT missing_columns FROM {bronze.LEDGER}") == [('["age","total_purchases"]',)]
+
+
+def test_an_unreadable_file_is_recorded_failed_and_the_others_load(snowflake, landing, stage, tmp_path):
+    land(landing, tmp_path, "products/2026-11-20/cut.json", '[{"product_id":"P1","price":1},\n {"product_id":"P2"')
+    land(landing, tmp_path, "products/2026-11-21/ok.json", '[{"product_id":"P3","price":1}]')
+    report = load(snowflake, landing, stage, "products")
+    assert [f.status for f in report.files] == ["failed", "loaded"]
+    assert "not one JSON array" in report.files[0].detail
+    assert query(snowflake, "SELECT product_id FROM BRONZE.PRODUCTS") == [("P3",)]
+    assert query(snowflake, "SELECT count(*) FROM BRONZE.STAGED_PRODUCTS") == [(0,)]  # rolled back
+    assert query(snowflake, f"SELECT status, error IS NOT NULL FROM {bronze.LEDGER} ORDER BY load_id") == [
+        ("failed", True), ("loaded", False)]
+
+
+def test_under_fakesnow_a_ragged_csv_fails_whole(snowflake, landing, stage, tmp_path):
+    """What Snowflake loads with ON_ERROR = CONTINUE, fakesnow (no ON_ERROR) refuses: say so, lose nothing silently."""
+    land(landing, tmp_path, "customers/2026-11-20/c.csv",
+         f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\nC2,Cut Short\n")
+    report = load(snowflake, landing, stage, "customers")
+    assert report.files[0].status == "failed"
+    assert "fakesnow runs COPY without ON_ERROR" in report.files[0].detail
+    assert query(snowflake, "SELECT count(*) FROM BRONZE.CUSTOMERS") == [(0,)]
+
+
+def test_records_copy_skipped_are_counted_in_one_rejects_row(snowflake, stage):
+    """Production's ON_ERROR = CONTINUE path, fed a COPY result as Snowflake reports one."""
+    source = get_source("customers")
+    copied = bronze.CopyResult("PARTIALLY_LOADED", rows_loaded=8, errors_seen=2,
+                               first_error="Found character 'x' instead of field delimiter ','", first_error_line=4)
+    with snowflake.get_connection() as connection:
+        cursor = connection.cursor()
+        bronze.ensure_bronze_objects(cursor, source, stage)
+        assert bronze.record_copy_errors(cursor, source, "customers/2026-11-20/c.csv", 7, copied) == 2
+    assert query(snowflake, "SELECT load_id, file_key, row_number, reason FROM BRONZE.REJECTS") == [
+        (7, "customers/2026-11-20/c.csv", 4,
+         "COPY skipped 2 record(s) it could not parse; first: Found character 'x' instead of field delimiter ','")]
+
+
+def test_production_statements_use_snowflake_forms_and_parse():
+    """What fakesnow does not run is at least valid Snowflake SQL, with the forms the docstring lists."""
+    stage = bronze.ExternalStage(url="s3://landing/feeds/", storage_integration="LANDING_S3")
+    header = ["age", *(c for c in get_source("customers").column_names if c != "age")]
+    for source in SOURCES.values():
+        sql = bronze.copy_statement(source, stage, f"{source.name}/2026-11-20/f", header, fakesnow=False)
+        sqlglot.parse_one(sql, read="snowflake")
+        assert "METADATA$FILENAME, METADATA$FILE_ROW_NUMBER" in sql
+        assert ("ON_ERROR = CONTINUE" in sql) == (source.format == "csv")
+        fake = bronze.copy_statement(source, stage, f"{source.name}/2026-11-20/f", header, fakesnow=True)
+        assert "METADATA$" not in fake and "ON_ERROR" not in fake
+    csv_copy = bronze.copy_statement(get_source("customers"), stage, "customers/2026-11-20/f", header, fakesnow=False)
+    assert "FROM (SELECT METADATA$FILENAME, METADATA$FILE_ROW_NUMBER, $2, $3, $4, $5, $6, $7, $1, $8, $9, $10 " \
+           "FROM @BRONZE.LANDING) FILES = ('customers/2026-11-20/f')" in csv_copy
+    ddl = stage.create_sql()
+    sqlglot.parse_one(ddl, read="snowflake")
+    assert ddl == "CREATE STAGE IF NOT EXISTS BRONZE.LANDING URL = 's3://landing/feeds/' STORAGE_INTEGRATION = LANDING_S3"
+
+
+def test_snowflake_resource_from_env_names_every_missing_variable(clean_env):
+    for name, value in SNOWFLAKE_ENV.items():
+        clean_env.setenv(name, value)
+    clean_env.delenv("SNOWFLAKE_PASSWORD")
+    clean_env.setenv("SNOWFLAKE_ROLE", " ")
+    with pytest.raises(SettingsError) as error:
+        bronze.snowflake_resource_from_env()
+    assert str(error.value) == "Snowflake needs these environment variables set: SNOWFLAKE_PASSWORD, SNOWFLAKE_ROLE"
