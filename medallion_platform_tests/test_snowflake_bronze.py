@@ -8,6 +8,7 @@ variables, with the loader's `fakesnow=True` statement forms.
 
 import csv
 import json
+from datetime import timezone
 from pathlib import Path
 
 import duckdb
@@ -19,7 +20,7 @@ from medallion_platform.bronze import loader as duckdb_loader
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.landing import S3LandingZone
 from medallion_platform.settings import SettingsError
-from medallion_platform.snowflake import bronze
+from medallion_platform.snowflake import bronze, ddl
 from medallion_platform.sources import SOURCES, get_source
 
 SNOWFLAKE_ENV = {
@@ -133,6 +134,10 @@ def test_loading_again_loads_nothing(snowflake, landing, stage, tmp_path):
     assert [f.status for f in second.files] == ["already_loaded", "already_loaded"]
     assert query(snowflake, "SELECT customer_id, _landing_date::VARCHAR, _load_id FROM BRONZE.CUSTOMERS ORDER BY 1") == [
         ("C1", "2026-11-20", 1), ("C2", "2026-11-21", 2)]
+    # The object's LastModified, in UTC without zone, as METADATA$FILE_LAST_MODIFIED gives it to a pipe.
+    listed = [o.last_modified.astimezone(timezone.utc).replace(tzinfo=None)
+              for o in landing.list_objects(prefix="customers/")]
+    assert [r[0] for r in query(snowflake, "SELECT _file_last_modified FROM BRONZE.CUSTOMERS ORDER BY customer_id")] == listed
     assert query(snowflake, f"SELECT count(*) FROM {bronze.LEDGER}") == [(2,)]
     assert query(snowflake, "SELECT count(*) FROM BRONZE.STAGED_CUSTOMERS") == [(0,)]
 
@@ -246,6 +251,44 @@ def test_records_copy_skipped_are_counted_in_one_rejects_row(snowflake, stage):
     assert query(snowflake, "SELECT load_id, file_key, row_number, reason FROM BRONZE.REJECTS") == [
         (7, "customers/2026-11-20/c.csv", 4,
          "COPY skipped 2 record(s) it could not parse; first: Found character 'x' instead of field delimiter ','")]
+
+
+class RecordingCursor:
+    """A cursor that keeps the text of every statement it executes."""
+
+    def __init__(self, cursor):
+        self.cursor, self.statements = cursor, []
+
+    def execute(self, sql, *args):
+        self.statements.append(sql)
+        return self.cursor.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.cursor, name)
+
+
+def test_the_loader_creates_bronze_with_the_statements_the_ddl_renders(snowflake, stage):
+    """One definition of the Bronze objects: what the loader runs to create the sequence, ledger, rejects
+    and Bronze tables is sql/snowflake/03_bronze_tables.sql statement for statement, but for the names
+    (the loader's are the connection's database's BRONZE schema). Only the staging tables are its own."""
+    with snowflake.get_connection() as connection:
+        cursor = RecordingCursor(connection.cursor())
+        for source in SOURCES.values():
+            bronze.ensure_bronze_objects(cursor, source, stage)
+    rendered_names = {bronze.LOAD_ID_SEQUENCE: "MEDALLION.bronze.load_id_seq", bronze.LEDGER: "MEDALLION.bronze.load_ledger",
+                      bronze.REJECTS: "MEDALLION.bronze.rejects",
+                      **{bronze.bronze_table(s): f"MEDALLION.bronze.{s.name}" for s in SOURCES.values()}}
+    created = [s for s in cursor.statements if s.startswith(("CREATE TABLE", "CREATE SEQUENCE"))]
+    own = [s for s in created if s.split()[5] in {bronze.staged_table(source) for source in SOURCES.values()}]
+    assert len(own) == len(SOURCES)
+    renamed = {s.replace(f" {s.split()[5]} ", f" {rendered_names[s.split()[5]]} ", 1) for s in created if s not in own}
+    rendered = {"\n".join(line for line in s.splitlines() if not line.startswith("--"))
+                for s in ddl.render_statements()["03_bronze_tables.sql"]}
+    assert renamed == rendered
+    for source in SOURCES.values():  # and that is the shape Bronze has
+        with snowflake.get_connection() as connection:
+            described = connection.cursor().execute(f"SELECT * FROM {bronze.bronze_table(source)} LIMIT 0").description
+        assert [d[0].lower() for d in described] == [name for name, _ in ddl.bronze_columns(source)]
 
 
 def test_production_statements_use_snowflake_forms_and_parse():

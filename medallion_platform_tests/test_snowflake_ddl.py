@@ -13,12 +13,13 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from medallion_platform.bronze import loader as duckdb_loader
 from medallion_platform.cli import main
 from medallion_platform.landing import KEY_PATTERN
-from medallion_platform.settings import PROJECT_ROOT
+from medallion_platform.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from medallion_platform.snowflake.ddl import (
-    FILES, LINEAGE, LINEAGE_NAMES, SnowflakeParams, key_pattern, render_files, render_statements,
-    silver_rules, snowflake_type,
+    FILES, LINEAGE, LINEAGE_NAMES, PIPE_LOAD_ID, SnowflakeParams, bronze_columns, key_pattern, render_files,
+    render_statements, silver_rules, snowflake_type,
 )
 from medallion_platform.sources import SOURCES, Column, Source
 
@@ -133,9 +134,10 @@ def test_each_pipe_copies_its_source_from_the_stage_with_lineage(rendered):
         select = copy.find(exp.Select)
         assert len(select.expressions) == len(expected)
         assert select.args["from_"].sql(dialect="snowflake") == "FROM @MEDALLION.bronze.landing"
-        lineage_sql = [e.sql(dialect="snowflake") for e in select.expressions[-len(LINEAGE):]]
-        assert "METADATA$FILENAME" in lineage_sql[0] and "METADATA$FILENAME" in lineage_sql[3]
-        assert lineage_sql[1:3] + lineage_sql[4:] == [
+        lineage = dict(zip(LINEAGE_NAMES, (e.sql(dialect="snowflake") for e in select.expressions[-len(LINEAGE):])))
+        assert "METADATA$FILENAME" in lineage["_source_file"] and "METADATA$FILENAME" in lineage["_landing_date"]
+        assert lineage["_load_id"] == "TO_NUMBER(TO_CHAR(METADATA$FILE_LAST_MODIFIED, 'YYYYMMDDHH24MISSFF3'))"
+        assert [lineage[name] for name in ("_row_number", "_ingested_at", "_file_last_modified")] == [
             "METADATA$FILE_ROW_NUMBER", "METADATA$START_SCAN_TIME", "METADATA$FILE_LAST_MODIFIED"]
 
         params = {p.this.name: p for p in copy.args["params"]}
@@ -186,6 +188,9 @@ def test_the_ledger_task_inserts_copy_history_and_every_task_is_resumed(rendered
     (ledger,) = statements_starting("05_streams_and_tasks.sql", "CREATE OR REPLACE TASK MEDALLION.bronze", rendered)
     _, insert = head_and_body(ledger)
     assert isinstance(insert, exp.Insert) and insert.this.this.sql() == "MEDALLION.bronze.load_ledger"
+    # Its ids come from the sequence the Dagster loader draws from too (03_bronze_tables.sql).
+    assert insert.this.expressions[0].name == "load_id"
+    assert insert.expression.expressions[0].sql() == "MEDALLION.bronze.load_id_seq.NEXTVAL"
     assert ledger.count("INFORMATION_SCHEMA.COPY_HISTORY(") == len(SOURCES)
     created = [code(s).splitlines()[0].split()[-1] for s in rendered["05_streams_and_tasks.sql"]
                if code(s).startswith("CREATE OR REPLACE TASK")]
@@ -211,6 +216,46 @@ def test_pattern_and_lineage_follow_the_landing_key_layout():
             values[name] = duckdb.sql(sqlglot.transpile(sql, read="snowflake", write="duckdb")[0]).fetchone()[0]
     assert values == {"_source_file": "customers/2026-11-22/crm.csv",
                       "_landing_date": datetime(2026, 11, 22).date()}
+
+
+# --- Bronze: one shape, whichever path fills it ----------------------------------------------------
+
+def pipe_load_id(landed: datetime) -> int:
+    """What PIPE_LOAD_ID gives a file last modified at `landed`: YYYYMMDDHHMISSFFF."""
+    return int(landed.strftime("%Y%m%d%H%M%S") + f"{landed.microsecond // 1000:03d}")
+
+
+def test_bronze_has_every_lineage_column_the_dbt_silver_models_read():
+    """The dbt models are written against the DuckDB loader's Bronze, and read Snowflake's Bronze
+    whether the pipes or the Dagster loader filled it: every lineage column they name is in the one
+    shape, `_load_id` and `_row_number` (version_rank's order) among them."""
+    dbt_sql = "\n".join(path.read_text(encoding="utf-8") for path in
+                        [*(DBT_PROJECT_DIR / "models" / "silver").glob("*.sql"), DBT_PROJECT_DIR / "macros" / "cleaning.sql"])
+    read = {name for name, _ in duckdb_loader.LINEAGE_COLUMNS if re.search(rf"\b{name}\b", dbt_sql)}
+    assert {"_load_id", "_row_number"} <= read
+    assert re.search(r"order by _load_id desc, _row_number desc", dbt_sql)
+    for source in SOURCES.values():
+        assert read <= {name for name, _ in bronze_columns(source)}, source.name
+
+
+def test_a_pipes_load_id_is_the_files_last_modified_time_and_orders_files_as_they_landed():
+    """PIPE_LOAD_ID, evaluated by fakesnow (Snowflake's TO_CHAR format run on DuckDB): one value per
+    file, increasing with its LastModified, above any id the loader's sequence gives."""
+    import fakesnow  # noqa: PLC0415
+    import snowflake.connector  # noqa: PLC0415
+
+    landed = [datetime(2026, 11, 22, 10, 5, 7, 123000), datetime(2026, 11, 22, 10, 5, 7, 124000),
+              datetime(2026, 11, 23, 0, 0, 0)]
+    with fakesnow.patch(), snowflake.connector.connect(database="MEDALLION", schema="BRONZE") as connection:
+        cursor = connection.cursor()
+        ids = []
+        for moment in landed:
+            sql = PIPE_LOAD_ID.replace("METADATA$FILE_LAST_MODIFIED", f"'{moment.isoformat(sep=' ')}'::TIMESTAMP_NTZ")
+            cursor.execute(f"SELECT {sql}")
+            ids.append(int(cursor.fetchone()[0]))
+    assert ids == [pipe_load_id(moment) for moment in landed] == [20261122100507123, 20261122100507124,
+                                                                  20261123000000000]
+    assert ids == sorted(ids) and min(ids) > 10**16
 
 
 # --- the checked-in files ------------------------------------------------------------------------
@@ -389,9 +434,12 @@ def silver_on_duckdb():
 
 
 def version(file: str, minute: int, row: int, **values) -> dict:
-    """A Bronze row: the values, and lineage saying it is row `row` of `file`, landed at 10:`minute`."""
+    """A Bronze row: the values, and lineage saying it is row `row` of `file`, landed at 10:`minute`
+    and loaded by a pipe (so `_load_id` is made from that time)."""
+    landed = datetime(2026, 11, 22, 10, minute)
     return {**values, "_source_file": file, "_row_number": row, "_landing_date": datetime(2026, 11, 22).date(),
-            "_file_last_modified": datetime(2026, 11, 22, 10, minute), "_ingested_at": datetime(2026, 11, 22, 11)}
+            "_load_id": pipe_load_id(landed), "_file_last_modified": landed,
+            "_ingested_at": datetime(2026, 11, 22, 11)}
 
 
 def test_merge_keeps_the_latest_version_and_cleans_as_the_dbt_model(silver_on_duckdb):
@@ -422,6 +470,16 @@ def test_merge_keeps_the_latest_version_and_cleans_as_the_dbt_model(silver_on_du
         "FROM MEDALLION.silver.customers").fetchall()}
     assert rows == {"C1": ("Jane Doe", None, False, None, "Premium", None, None),
                     "C2": ("Robert", "rob@example.com", True, "United States", "VIP", None, 5)}
+
+
+def test_merge_orders_versions_by_load_id_as_dbt_does(silver_on_duckdb):
+    """Bronze filled by the Dagster loader: `_load_id` is load order, whatever the files' LastModified."""
+    con, run = silver_on_duckdb
+    run("customers", [
+        {**version("customers/2026-11-22/b.csv", 9, 1, customer_id="C1", name="loaded first"), "_load_id": 1},
+        {**version("customers/2026-11-22/a.csv", 0, 1, customer_id="C1", name="loaded next"), "_load_id": 2},
+    ])
+    assert con.execute("SELECT name, _load_id FROM MEDALLION.silver.customers").fetchall() == [("Loaded Next", 2)]
 
 
 def test_merge_removes_a_key_whose_latest_version_is_quarantined(silver_on_duckdb):

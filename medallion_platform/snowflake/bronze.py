@@ -2,11 +2,19 @@
 
 The contract is the DuckDB loader's (`medallion_platform/bronze/loader.py`): `BRONZE.<SOURCE>` holds the
 registry's columns, typed, a VARIANT `payload` for keep_payload sources, and the lineage columns
-`_source_file`, `_row_number`, `_ingested_at`, `_load_id`, `_landing_date`; a row that does not type goes
-to `BRONZE.REJECTS` with its file, row number, raw record and reason; `BRONZE.LOAD_LEDGER` has one row
-per file with its etag and status (loaded | duplicate | failed). Reasons read as the DuckDB loader's do
-(`age is not INTEGER (thirty)`, with the registry's type names), so rejects compare across warehouses.
-Ledger and rejects have the columns `medallion_platform/snowflake/ddl.py` renders for them.
+`_source_file`, `_row_number`, `_ingested_at`, `_load_id`, `_landing_date`, plus `_file_last_modified`
+(the object's LastModified from the S3 listing, what METADATA$FILE_LAST_MODIFIED gives a pipe); a row
+that does not type goes to `BRONZE.REJECTS` with its file, row number, raw record and reason;
+`BRONZE.LOAD_LEDGER` has one row per file with its etag and status (loaded | duplicate | failed), its
+`load_id` drawn from `BRONZE.LOAD_ID_SEQ`, and every row the file loads has that `_load_id`, so dbt's
+version_rank sees load order. Reasons read as the DuckDB loader's do (`age is not INTEGER (thirty)`,
+with the registry's type names), so rejects compare across warehouses.
+
+The Bronze tables, ledger, rejects and sequence are created with the statements
+`medallion_platform/snowflake/ddl.py` renders into sql/snowflake/03_bronze_tables.sql (its functions,
+called here with this module's names): Bronze has one shape whether this loader or the pipes fill it.
+ddl.py says why that shape, and what a pipe puts in `_load_id`. Only the staging tables are this
+module's own.
 
 How one file is loaded, in one transaction:
 1. COPY INTO `BRONZE.STAGED_<SOURCE>`: the file's records as text, with METADATA$FILENAME and
@@ -79,6 +87,7 @@ import io
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from dagster import EnvVar
 from dagster_snowflake import SnowflakeResource
@@ -87,26 +96,21 @@ from snowflake.connector.errors import Error as SnowflakeError
 from medallion_platform.bronze.loader import FileColumns, FileResult, LoadReport
 from medallion_platform.landing import LandedObject, LandingZone, S3LandingZone, parse_key
 from medallion_platform.settings import SettingsError
-from medallion_platform.snowflake.ddl import LEDGER_COLUMNS, REJECTS_COLUMNS, snowflake_type
+from medallion_platform.snowflake.ddl import (
+    LEDGER_TABLE, LINEAGE_NAMES, LOAD_ID_SEQUENCE as LOAD_ID_SEQUENCE_NAME, REJECTS_TABLE, bronze_table_sql,
+    create_table_sql, landing_key_sql, ledger_table_sql, load_id_sequence_sql, rejects_table_sql, snowflake_type,
+)
 from medallion_platform.sources import Source
 
 SCHEMA = "BRONZE"
-LEDGER = f"{SCHEMA}.LOAD_LEDGER"
-REJECTS = f"{SCHEMA}.REJECTS"
-LOAD_ID_SEQUENCE = f"{SCHEMA}.LOAD_ID_SEQ"
+LEDGER = f"{SCHEMA}.{LEDGER_TABLE.upper()}"
+REJECTS = f"{SCHEMA}.{REJECTS_TABLE.upper()}"
+LOAD_ID_SEQUENCE = f"{SCHEMA}.{LOAD_ID_SEQUENCE_NAME.upper()}"
 DEFAULT_STAGE_NAME = f"{SCHEMA}.LANDING"
 
 SNOWFLAKE_VARIABLES = (
     "SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD",
     "SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE",
-)
-
-LINEAGE_COLUMNS = (
-    ("_source_file", "VARCHAR"),        # the landing key: the last three segments of METADATA$FILENAME
-    ("_row_number", "NUMBER(38,0)"),    # record number in the file, 1-based
-    ("_ingested_at", "TIMESTAMP_LTZ"),
-    ("_load_id", "NUMBER(38,0)"),       # LOAD_LEDGER.load_id
-    ("_landing_date", "DATE"),          # the day in the key: the Dagster partition
 )
 
 # Under fakesnow a line of text is read with delimiter and quote characters that valid JSON cannot
@@ -170,16 +174,6 @@ def literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def column_list(columns) -> str:
-    return ", ".join(f"{name} {type_}" for name, type_ in columns)
-
-
-def landing_key_sql(file_name: str) -> str:
-    """The landing key from a file name COPY reports: its last three segments, whether the name is
-    relative to the stage, includes the stage's prefix or (under fakesnow) is the whole s3:// URL."""
-    return " || '/' || ".join(f"SPLIT_PART({file_name}, '/', {i})" for i in (-3, -2, -1))
-
-
 def staged_table(source: Source) -> str:
     return f"{SCHEMA}.STAGED_{source.name.upper()}"
 
@@ -201,6 +195,12 @@ def staged_columns(source: Source) -> list[str]:
     return source.column_names + extra
 
 
+def bronze_object_statements(source: Source) -> list[str]:
+    """The sequence, ledger, rejects and Bronze table of the source: ddl.py's statements, these names."""
+    return [load_id_sequence_sql(LOAD_ID_SEQUENCE), ledger_table_sql(LEDGER), rejects_table_sql(REJECTS),
+            bronze_table_sql(bronze_table(source), source)]
+
+
 def ensure_bronze_objects(cursor, source: Source, stage: ExternalStage) -> None:
     """Create schema, stage, sequence, ledger, rejects, the staging and the Bronze table if missing.
 
@@ -208,15 +208,10 @@ def ensure_bronze_objects(cursor, source: Source, stage: ExternalStage) -> None:
     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     cursor.execute(f"USE SCHEMA {SCHEMA}")
     _ensure_stage(cursor, stage)
-    cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {LOAD_ID_SEQUENCE} START = 1 INCREMENT = 1")
-    cursor.execute(f"CREATE TABLE IF NOT EXISTS {LEDGER} ({column_list(LEDGER_COLUMNS)})")
-    cursor.execute(f"CREATE TABLE IF NOT EXISTS {REJECTS} ({column_list(REJECTS_COLUMNS)})")
     staged = [("_file_name", "VARCHAR"), ("_row_number", "NUMBER(38,0)")]
     staged += [(name, "VARCHAR") for name in staged_columns(source)]
-    cursor.execute(f"CREATE TABLE IF NOT EXISTS {staged_table(source)} ({column_list(staged)})")
-    columns = [(c.name, snowflake_type(c.type)) for c in source.columns]
-    columns += [("payload", "VARIANT")] if source.keep_payload else []
-    cursor.execute(f"CREATE TABLE IF NOT EXISTS {bronze_table(source)} ({column_list(columns + list(LINEAGE_COLUMNS))})")
+    for statement in bronze_object_statements(source) + [create_table_sql(staged_table(source), staged)]:
+        cursor.execute(statement)
 
 
 def _ensure_stage(cursor, stage: ExternalStage) -> None:
@@ -359,13 +354,25 @@ def checked_sql(source: Source, records: str) -> str:
     return f"SELECT r.*, {reason} AS _reason FROM ({records}) AS r"
 
 
-def insert_bronze_sql(source: Source, checked: str, load_id: int, day: str) -> str:
+def lineage_values(load_id: int, day: str, last_modified: datetime) -> dict[str, str]:
+    """This loader's value for each of ddl.py's lineage columns, over the checked records. The object's
+    LastModified is stored in UTC without zone, as METADATA$FILE_LAST_MODIFIED is."""
+    if last_modified.tzinfo is not None:
+        last_modified = last_modified.astimezone(timezone.utc).replace(tzinfo=None)
+    values = {"_source_file": "_source_file", "_row_number": "_row_number", "_ingested_at": "CURRENT_TIMESTAMP()",
+              "_load_id": str(load_id), "_landing_date": f"{literal(day)}::DATE",
+              "_file_last_modified": f"{literal(last_modified.isoformat(sep=' '))}::TIMESTAMP_NTZ"}
+    assert tuple(values) == LINEAGE_NAMES, "a lineage column of ddl.py has no value here"
+    return values
+
+
+def insert_bronze_sql(source: Source, checked: str, load_id: int, day: str, last_modified: datetime) -> str:
     typed = [c.name if c.type == "VARCHAR" else f"TRY_CAST({c.name} AS {snowflake_type(c.type)})"
              for c in source.columns]
     payload = ["payload"] if source.keep_payload else []
-    targets = source.column_names + payload + [name for name, _ in LINEAGE_COLUMNS]
-    values = typed + payload + ["_source_file", "_row_number", "CURRENT_TIMESTAMP()", str(load_id),
-                                f"{literal(day)}::DATE"]
+    lineage = lineage_values(load_id, day, last_modified)
+    targets = source.column_names + payload + list(lineage)
+    values = typed + payload + list(lineage.values())
     return (f"INSERT INTO {bronze_table(source)} ({', '.join(targets)}) "
             f"SELECT {', '.join(values)} FROM ({checked}) WHERE _reason IS NULL")
 
@@ -473,7 +480,7 @@ def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakes
     _check_staged(cursor, source, obj.key, copied)
     columns = _file_columns(cursor, source, obj.key, header)
     checked = checked_sql(source, records_sql(source, obj.key, columns))
-    loaded = _row_count(cursor, insert_bronze_sql(source, checked, load_id, day))
+    loaded = _row_count(cursor, insert_bronze_sql(source, checked, load_id, day, obj.last_modified))
     rejected = _row_count(cursor, insert_rejects_sql(source, checked, load_id))
     rejected += record_copy_errors(cursor, source, obj.key, load_id, copied)
     _record(cursor, load_id, source, obj, "loaded", loaded, rejected, columns=columns)

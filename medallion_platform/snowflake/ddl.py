@@ -10,6 +10,10 @@ gets its table, pipe, stream, task and grants here without an edit.
 The dbt models in sql/models/silver remain the reference implementation of Silver; the tasks here
 mirror their cleaning and their latest-version rule (see `SILVER_RULES`). `medallion snowflake ddl`
 writes the files; sql/snowflake/ holds them rendered with the defaults.
+
+The Bronze objects (tables, ledger, rejects, the load-id sequence) are defined once, here: the
+Dagster loader (medallion_platform/snowflake/bronze.py) creates them with the same statements, so
+Bronze has one shape whichever fills it (see "Bronze: one definition" below for that shape).
 """
 
 from __future__ import annotations
@@ -104,7 +108,9 @@ def key_pattern(source_name: str) -> str:
     return f"(.*/)?{source_name}/{DAY_REGEX}/[^/]+"
 
 
-def _landing_key(path: str) -> str:
+def landing_key_sql(path: str) -> str:
+    """The landing key from an object's path: its last three segments, whether the path is relative
+    to the stage, includes the stage's prefix or is a whole s3:// URL."""
     return " || '/' || ".join(f"SPLIT_PART({path}, '/', {i})" for i in (-3, -2, -1))
 
 
@@ -112,17 +118,98 @@ def _landing_date(path: str) -> str:
     return f"TO_DATE(SPLIT_PART({path}, '/', -2), 'YYYY-MM-DD')"
 
 
-# Name, type and the value the pipe's COPY gives it. `_file_last_modified` stands where DuckDB's
-# `_load_id` does: it orders the versions of a key across files (the object landed last wins).
+# --- Bronze: one definition of its objects, for the pipes and for the Dagster loader --------------
+#
+# Bronze is filled one of two ways: by the auto-ingest pipes rendered here (04_pipes.sql), or by the
+# Dagster-run COPY INTO loader (medallion_platform/snowflake/bronze.py). Either way the dbt models in
+# sql/models/silver read it, so both create their tables with the statements below, and the shape is
+# the DuckDB loader's plus what only a pipe can tell:
+# - `_load_id` is kept because dbt's `version_rank` (sql/macros/cleaning.sql) orders versions by it:
+#   the latest version of a key is the highest `_load_id`, then the highest `_row_number`. The loader
+#   gives every file the ledger's id, from the sequence `load_id_seq` (load order, as DuckDB's loader).
+#   A pipe has no per-file counter (a sequence in a COPY is drawn row by row, which would not keep a
+#   file's rows together), so it gives `PIPE_LOAD_ID`: the object's last-modified time as the number
+#   YYYYMMDDHHMISSFFF, the same for all of a file's rows and increasing with the time it landed. Files
+#   landed in the same millisecond tie; dbt then takes the higher row number, the tasks the later key.
+#   Those stamps (about 2e16) exceed any sequence id, so Bronze begun by the loader and continued by
+#   pipes still orders correctly; the other way round it would not (the loader's ids would lose).
+# - `_file_last_modified` (METADATA$FILE_LAST_MODIFIED; the loader writes the same value from the S3
+#   listing) is kept as lineage: it is what a pipe's `_load_id` is made from.
+# - The ledger's `load_id` is drawn from the same sequence by every writer: the loader before it loads a
+#   file, the task bronze.record_loads for each file the pipes loaded. For a pipe-loaded file it is not
+#   the `_load_id` of its rows (that is the stamp): join the two on (source, file_key).
+
+LOAD_ID_SEQUENCE = "load_id_seq"
+LEDGER_TABLE = "load_ledger"
+REJECTS_TABLE = "rejects"
+
+PIPE_LOAD_ID = "TO_NUMBER(TO_CHAR(METADATA$FILE_LAST_MODIFIED, 'YYYYMMDDHH24MISSFF3'))"
+
+# Name, type and the value a pipe's COPY gives it (the loader's values are in bronze.py).
 LINEAGE = (
-    ("_source_file", "VARCHAR", _landing_key("METADATA$FILENAME")),
-    ("_row_number", "NUMBER(38,0)", "METADATA$FILE_ROW_NUMBER"),
+    ("_source_file", "VARCHAR", landing_key_sql("METADATA$FILENAME")),
+    ("_row_number", "NUMBER(38,0)", "METADATA$FILE_ROW_NUMBER"),  # record number in the file, 1-based
     ("_ingested_at", "TIMESTAMP_LTZ", "METADATA$START_SCAN_TIME"),
-    ("_landing_date", "DATE", _landing_date("METADATA$FILENAME")),
+    ("_load_id", "NUMBER(38,0)", PIPE_LOAD_ID),
+    ("_landing_date", "DATE", _landing_date("METADATA$FILENAME")),  # the day in the key: the Dagster partition
     ("_file_last_modified", "TIMESTAMP_NTZ", "METADATA$FILE_LAST_MODIFIED"),
 )
 LINEAGE_NAMES = tuple(name for name, _, _ in LINEAGE)
-LATEST_FIRST = "_file_last_modified DESC, _source_file DESC, _row_number DESC"
+# dbt's version_rank, with the key as a tie-break between files of one `_load_id`.
+LATEST_FIRST = "_load_id DESC, _source_file DESC, _row_number DESC"
+
+LEDGER_COLUMNS = (
+    ("load_id", "NUMBER(38,0) NOT NULL"),  # LOAD_ID_SEQUENCE.NEXTVAL, whoever writes the row
+    ("source", "VARCHAR NOT NULL"),
+    ("file_key", "VARCHAR NOT NULL"),
+    ("etag", "VARCHAR"),  # COPY_HISTORY does not report it
+    ("size_bytes", "NUMBER(38,0)"),
+    ("status", "VARCHAR NOT NULL"),  # loaded | failed; duplicate from the loader only (a pipe loads any new key)
+    ("rows_loaded", "NUMBER(38,0) NOT NULL"),
+    ("rows_rejected", "NUMBER(38,0) NOT NULL"),
+    ("duplicate_of", "VARCHAR"),
+    ("unexpected_columns", "ARRAY"),
+    ("missing_columns", "ARRAY"),
+    ("error", "VARCHAR"),
+    ("loaded_at", "TIMESTAMP_LTZ NOT NULL"),
+)
+REJECTS_COLUMNS = (
+    ("load_id", "NUMBER(38,0)"),
+    ("source", "VARCHAR NOT NULL"),
+    ("file_key", "VARCHAR NOT NULL"),
+    ("row_number", "NUMBER(38,0)"),
+    ("raw_record", "VARCHAR"),
+    ("reason", "VARCHAR NOT NULL"),
+    ("rejected_at", "TIMESTAMP_LTZ NOT NULL"),
+)
+
+
+def bronze_columns(source: Source) -> list[tuple[str, str]]:
+    """The Bronze table's columns: the registry's, typed, a VARIANT `payload` if kept, then lineage."""
+    columns = [(c.name, snowflake_type(c.type)) for c in source.columns]
+    if source.keep_payload:
+        columns.append(("payload", "VARIANT"))
+    return columns + [(name, type_) for name, type_, _ in LINEAGE]
+
+
+def create_table_sql(table: str, columns) -> str:
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n{_column_list(columns)}\n)"
+
+
+def load_id_sequence_sql(sequence: str) -> str:
+    return f"CREATE SEQUENCE IF NOT EXISTS {sequence} START = 1 INCREMENT = 1"
+
+
+def bronze_table_sql(table: str, source: Source) -> str:
+    return create_table_sql(table, bronze_columns(source))
+
+
+def ledger_table_sql(table: str) -> str:
+    return create_table_sql(table, LEDGER_COLUMNS)
+
+
+def rejects_table_sql(table: str) -> str:
+    return create_table_sql(table, REJECTS_COLUMNS)
 
 FILE_FORMATS = {
     # Empty fields are NULL, as DuckDB's reader makes them (and '' would fail a NUMBER cast); Silver
@@ -338,6 +425,10 @@ class _Names:
     def ledger_task(self) -> str:
         return f"{self.bronze}.record_loads"
 
+    @property
+    def load_id_sequence(self) -> str:
+        return f"{self.bronze}.{LOAD_ID_SEQUENCE}"
+
 
 def _checked_sources(sources: Mapping[str, Source]) -> list[Source]:
     for source in sources.values():
@@ -379,52 +470,23 @@ def _file_formats(n: _Names, _sources: list[Source]) -> list[str]:
             for fmt, options in FILE_FORMATS.items()]
 
 
-def _bronze_columns(source: Source) -> list[tuple[str, str]]:
-    columns = [(c.name, snowflake_type(c.type)) for c in source.columns]
-    if source.keep_payload:
-        columns.append(("payload", "VARIANT"))
-    return columns + [(name, type_) for name, type_, _ in LINEAGE]
-
-
-LEDGER_COLUMNS = (
-    ("load_id", "NUMBER(38,0) AUTOINCREMENT START 1 INCREMENT 1"),
-    ("source", "VARCHAR NOT NULL"),
-    ("file_key", "VARCHAR NOT NULL"),
-    ("etag", "VARCHAR"),  # COPY_HISTORY does not report it
-    ("size_bytes", "NUMBER(38,0)"),
-    ("status", "VARCHAR NOT NULL"),  # loaded | failed; no "duplicate": a pipe loads new keys whatever their content
-    ("rows_loaded", "NUMBER(38,0) NOT NULL"),
-    ("rows_rejected", "NUMBER(38,0) NOT NULL"),
-    ("duplicate_of", "VARCHAR"),
-    ("unexpected_columns", "ARRAY"),
-    ("missing_columns", "ARRAY"),
-    ("error", "VARCHAR"),
-    ("loaded_at", "TIMESTAMP_LTZ NOT NULL"),
-)
-REJECTS_COLUMNS = (
-    ("load_id", "NUMBER(38,0)"),
-    ("source", "VARCHAR NOT NULL"),
-    ("file_key", "VARCHAR NOT NULL"),
-    ("row_number", "NUMBER(38,0)"),
-    ("raw_record", "VARCHAR"),
-    ("reason", "VARCHAR NOT NULL"),
-    ("rejected_at", "TIMESTAMP_LTZ NOT NULL"),
-)
-
-
 def _bronze_tables(n: _Names, sources: list[Source]) -> list[str]:
     statements = [
         f"-- {source.name}: {' '.join(source.description.split())} Every version of every row, with lineage.\n"
-        f"CREATE TABLE IF NOT EXISTS {n.table('bronze', source.name)} (\n{_column_list(_bronze_columns(source))}\n)"
+        + bronze_table_sql(n.table("bronze", source.name), source)
         for source in sources
     ]
     statements.append(
-        "-- One row per landed file the pipes took, from COPY_HISTORY (task bronze.record_loads),\n"
-        "-- with the columns of the DuckDB loader's ledger.\n"
-        f"CREATE TABLE IF NOT EXISTS {n.table('bronze', 'load_ledger')} (\n{_column_list(LEDGER_COLUMNS)}\n)")
+        "-- The load ids: of each ledger row, and of the rows the Dagster loader loads.\n"
+        + load_id_sequence_sql(n.load_id_sequence))
     statements.append(
-        "-- Rows a pipe skipped (ON_ERROR = CONTINUE), once recovered: see 04_pipes.sql.\n"
-        f"CREATE TABLE IF NOT EXISTS {n.table('bronze', 'rejects')} (\n{_column_list(REJECTS_COLUMNS)}\n)")
+        "-- One row per landed file: from COPY_HISTORY for the pipes (task bronze.record_loads), or\n"
+        "-- written by the Dagster loader; the columns of the DuckDB loader's ledger.\n"
+        + ledger_table_sql(n.table("bronze", LEDGER_TABLE)))
+    statements.append(
+        "-- Rows that did not type: the Dagster loader's, and a pipe's (ON_ERROR = CONTINUE) once\n"
+        "-- recovered, see 04_pipes.sql.\n"
+        + rejects_table_sql(n.table("bronze", REJECTS_TABLE)))
     return statements
 
 
@@ -477,9 +539,9 @@ def _silver_columns(source: Source) -> list[tuple[str, str]]:
 
 def _is_newer(new: str, old: str) -> str:
     """Whether version `new` of a key comes after `old` in LATEST_FIRST's order."""
-    return (f"({new}._file_last_modified > {old}._file_last_modified\n"
-            f"        OR ({new}._file_last_modified = {old}._file_last_modified AND {new}._source_file > {old}._source_file)\n"
-            f"        OR ({new}._file_last_modified = {old}._file_last_modified AND {new}._source_file = {old}._source_file\n"
+    return (f"({new}._load_id > {old}._load_id\n"
+            f"        OR ({new}._load_id = {old}._load_id AND {new}._source_file > {old}._source_file)\n"
+            f"        OR ({new}._load_id = {old}._load_id AND {new}._source_file = {old}._source_file\n"
             f"            AND {new}._row_number > {old}._row_number))")
 
 
@@ -524,13 +586,13 @@ def _ledger_task(n: _Names, sources: list[Source]) -> str:
         f"            TABLE_NAME => {_literal(n.table('bronze', source.name))},\n"
         "            START_TIME => DATEADD(DAY, -1, CURRENT_TIMESTAMP()))) AS h"
         for source in sources)
-    ledger = n.table("bronze", "load_ledger")
+    ledger = n.table("bronze", LEDGER_TABLE)
     return (
         "-- Copies the pipes' load history (kept 14 days) into bronze.load_ledger, once per file load.\n"
         f"CREATE OR REPLACE TASK {n.ledger_task}\n"
         f"  WAREHOUSE = {n.p.warehouse}\n  SCHEDULE = {_literal(n.p.ledger_schedule)}\nAS\n"
-        f"INSERT INTO {ledger} (source, file_key, size_bytes, status, rows_loaded, rows_rejected, error, loaded_at)\n"
-        f"SELECT\n    history.source,\n    {_landing_key('history.file_name')},\n    history.file_size,\n"
+        f"INSERT INTO {ledger} (load_id, source, file_key, size_bytes, status, rows_loaded, rows_rejected, error, loaded_at)\n"
+        f"SELECT\n    {n.load_id_sequence}.NEXTVAL,\n    history.source,\n    {landing_key_sql('history.file_name')},\n    history.file_size,\n"
         "    IFF(LOWER(history.status) = 'load failed', 'failed', 'loaded'),\n"
         "    COALESCE(history.row_count, 0),\n    COALESCE(history.error_count, 0),\n"
         "    history.first_error_message,\n    history.last_load_time\n"
@@ -538,7 +600,7 @@ def _ledger_task(n: _Names, sources: list[Source]) -> str:
         f"WHERE history.last_load_time IS NOT NULL AND NOT EXISTS (\n"
         f"    SELECT 1 FROM {ledger} AS l\n"
         "    WHERE l.source = history.source AND l.file_key = "
-        f"{_landing_key('history.file_name')} AND l.loaded_at = history.last_load_time)")
+        f"{landing_key_sql('history.file_name')} AND l.loaded_at = history.last_load_time)")
 
 
 def _streams_and_tasks(n: _Names, sources: list[Source]) -> list[str]:
@@ -586,7 +648,7 @@ def _grants(n: _Names, sources: list[Source]) -> list[str]:
     statements.append(f"GRANT USAGE ON STAGE {n.stage} TO ROLE {loader}")
     statements += [f"GRANT USAGE ON FILE FORMAT {n.file_format(fmt)} TO ROLE {loader}" for fmt in FILE_FORMATS]
     statements += [f"GRANT INSERT ON TABLE {table} TO ROLE {loader}"
-                   for table in [*bronze_tables, n.table("bronze", "rejects")]]
+                   for table in [*bronze_tables, n.table("bronze", REJECTS_TABLE)]]
     statements += [f"GRANT OPERATE, MONITOR ON PIPE {n.pipe(s)} TO ROLE {loader}" for s in sources]
 
     statements.append(f"-- {transformer}: reads Bronze, writes Silver and Gold (dbt), runs the tasks. Not the\n"
@@ -594,7 +656,7 @@ def _grants(n: _Names, sources: list[Source]) -> list[str]:
                       f"GRANT USAGE ON SCHEMA {n.bronze} TO ROLE {transformer}")
     statements += [f"GRANT USAGE ON SCHEMA {schema} TO ROLE {transformer}" for schema in (n.silver, n.gold)]
     statements += [f"GRANT SELECT ON TABLE {table} TO ROLE {transformer}"
-                   for table in [*bronze_tables, n.table("bronze", "load_ledger"), n.table("bronze", "rejects")]]
+                   for table in [*bronze_tables, n.table("bronze", LEDGER_TABLE), n.table("bronze", REJECTS_TABLE)]]
     statements += [f"GRANT CREATE TABLE, CREATE VIEW ON SCHEMA {schema} TO ROLE {transformer}"
                    for schema in (n.silver, n.gold)]
     statements += [f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLE {table} TO ROLE {transformer}"
@@ -620,9 +682,15 @@ FILE_NOTES = {
         _bronze_tables,
         "-- Bronze: the registry's columns (DuckDB types mapped to Snowflake's), VARIANT `payload` for\n"
         "-- sources that keep it, and lineage: _source_file (the landing key, from METADATA$FILENAME),\n"
-        "-- _row_number (METADATA$FILE_ROW_NUMBER), _ingested_at (METADATA$START_SCAN_TIME), _landing_date\n"
-        "-- (the <YYYY-MM-DD> of the key) and _file_last_modified (METADATA$FILE_LAST_MODIFIED), which\n"
-        "-- orders versions where DuckDB's _load_id does.\n"),
+        "-- _row_number (METADATA$FILE_ROW_NUMBER), _ingested_at (METADATA$START_SCAN_TIME), _load_id,\n"
+        "-- _landing_date (the <YYYY-MM-DD> of the key) and _file_last_modified\n"
+        "-- (METADATA$FILE_LAST_MODIFIED). The same statements create these objects when the Dagster\n"
+        "-- loader (medallion_platform/snowflake/bronze.py) fills Bronze instead of the pipes.\n"
+        "--\n"
+        "-- _load_id orders the versions of a key, for the dbt Silver models as for the tasks here: the\n"
+        "-- highest wins, then the highest _row_number. The loader gives a file's rows its ledger load_id\n"
+        "-- (bronze.load_id_seq, load order); a pipe gives them the object's last-modified time as the\n"
+        "-- number YYYYMMDDHHMISSFFF (the file landed last wins), which exceeds any sequence id.\n"),
     "04_pipes.sql": (
         _pipes,
         "-- One auto-ingest pipe per source. After creating them, `SHOW PIPES` gives each pipe's\n"
@@ -642,11 +710,12 @@ FILE_NOTES = {
         _streams_and_tasks,
         "-- Silver by streams and tasks. The dbt models in sql/models/silver remain the reference\n"
         "-- implementation; these tasks mirror their cleaning and their rule \"the latest version of a\n"
-        "-- key wins\" (here: the file landed last, then the later row), with these differences: no\n"
-        "-- *_quarantine tables (quarantined rows stay in Bronze), no has_known_customer/product flags,\n"
-        "-- and sources without a dbt model get trimmed text and Bronze's types. Use them instead of\n"
-        "-- the dbt Silver models, not beside them: both write silver.<entity>. Tasks are created\n"
-        "-- suspended and resumed at the end; their owner needs EXECUTE TASK ON ACCOUNT.\n"),
+        "-- key wins\" (the highest _load_id, then the later key, then the later row), with these\n"
+        "-- differences: no *_quarantine tables (quarantined rows stay in Bronze), no\n"
+        "-- has_known_customer/product flags, and sources without a dbt model get trimmed text and\n"
+        "-- Bronze's types. Use them instead of the dbt Silver models, not beside them: both write\n"
+        "-- silver.<entity>. Tasks are created suspended and resumed at the end; their owner needs\n"
+        "-- EXECUTE TASK ON ACCOUNT.\n"),
     "06_grants.sql": (
         _grants,
         "-- Three least-privilege roles, granted to SYSADMIN: loader, transformer, reader.\n"),

@@ -3,9 +3,15 @@
 -- render again. Files run in their numbered order.
 -- Bronze: the registry's columns (DuckDB types mapped to Snowflake's), VARIANT `payload` for
 -- sources that keep it, and lineage: _source_file (the landing key, from METADATA$FILENAME),
--- _row_number (METADATA$FILE_ROW_NUMBER), _ingested_at (METADATA$START_SCAN_TIME), _landing_date
--- (the <YYYY-MM-DD> of the key) and _file_last_modified (METADATA$FILE_LAST_MODIFIED), which
--- orders versions where DuckDB's _load_id does.
+-- _row_number (METADATA$FILE_ROW_NUMBER), _ingested_at (METADATA$START_SCAN_TIME), _load_id,
+-- _landing_date (the <YYYY-MM-DD> of the key) and _file_last_modified
+-- (METADATA$FILE_LAST_MODIFIED). The same statements create these objects when the Dagster
+-- loader (medallion_platform/snowflake/bronze.py) fills Bronze instead of the pipes.
+--
+-- _load_id orders the versions of a key, for the dbt Silver models as for the tasks here: the
+-- highest wins, then the highest _row_number. The loader gives a file's rows its ledger load_id
+-- (bronze.load_id_seq, load order); a pipe gives them the object's last-modified time as the
+-- number YYYYMMDDHHMISSFFF (the file landed last wins), which exceeds any sequence id.
 
 -- customers: CRM customer extract (CSV, header row, comma-separated, double-quoted). Every version of every row, with lineage.
 CREATE TABLE IF NOT EXISTS MEDALLION.bronze.customers (
@@ -21,6 +27,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.bronze.customers (
     _source_file VARCHAR,
     _row_number NUMBER(38,0),
     _ingested_at TIMESTAMP_LTZ,
+    _load_id NUMBER(38,0),
     _landing_date DATE,
     _file_last_modified TIMESTAMP_NTZ
 );
@@ -38,6 +45,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.bronze.products (
     _source_file VARCHAR,
     _row_number NUMBER(38,0),
     _ingested_at TIMESTAMP_LTZ,
+    _load_id NUMBER(38,0),
     _landing_date DATE,
     _file_last_modified TIMESTAMP_NTZ
 );
@@ -55,6 +63,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.bronze.transactions (
     _source_file VARCHAR,
     _row_number NUMBER(38,0),
     _ingested_at TIMESTAMP_LTZ,
+    _load_id NUMBER(38,0),
     _landing_date DATE,
     _file_last_modified TIMESTAMP_NTZ
 );
@@ -70,14 +79,18 @@ CREATE TABLE IF NOT EXISTS MEDALLION.bronze.events (
     _source_file VARCHAR,
     _row_number NUMBER(38,0),
     _ingested_at TIMESTAMP_LTZ,
+    _load_id NUMBER(38,0),
     _landing_date DATE,
     _file_last_modified TIMESTAMP_NTZ
 );
 
--- One row per landed file the pipes took, from COPY_HISTORY (task bronze.record_loads),
--- with the columns of the DuckDB loader's ledger.
+-- The load ids: of each ledger row, and of the rows the Dagster loader loads.
+CREATE SEQUENCE IF NOT EXISTS MEDALLION.bronze.load_id_seq START = 1 INCREMENT = 1;
+
+-- One row per landed file: from COPY_HISTORY for the pipes (task bronze.record_loads), or
+-- written by the Dagster loader; the columns of the DuckDB loader's ledger.
 CREATE TABLE IF NOT EXISTS MEDALLION.bronze.load_ledger (
-    load_id NUMBER(38,0) AUTOINCREMENT START 1 INCREMENT 1,
+    load_id NUMBER(38,0) NOT NULL,
     source VARCHAR NOT NULL,
     file_key VARCHAR NOT NULL,
     etag VARCHAR,
@@ -92,7 +105,8 @@ CREATE TABLE IF NOT EXISTS MEDALLION.bronze.load_ledger (
     loaded_at TIMESTAMP_LTZ NOT NULL
 );
 
--- Rows a pipe skipped (ON_ERROR = CONTINUE), once recovered: see 04_pipes.sql.
+-- Rows that did not type: the Dagster loader's, and a pipe's (ON_ERROR = CONTINUE) once
+-- recovered, see 04_pipes.sql.
 CREATE TABLE IF NOT EXISTS MEDALLION.bronze.rejects (
     load_id NUMBER(38,0),
     source VARCHAR NOT NULL,

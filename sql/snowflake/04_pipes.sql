@@ -19,7 +19,7 @@
 CREATE PIPE IF NOT EXISTS MEDALLION.bronze.customers_pipe
   AUTO_INGEST = TRUE
 AS
-COPY INTO MEDALLION.bronze.customers (customer_id, name, email, country, customer_type, registration_date, age, gender, total_purchases, _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified)
+COPY INTO MEDALLION.bronze.customers (customer_id, name, email, country, customer_type, registration_date, age, gender, total_purchases, _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified)
 FROM (
     SELECT
         $1,
@@ -34,6 +34,7 @@ FROM (
         SPLIT_PART(METADATA$FILENAME, '/', -3) || '/' || SPLIT_PART(METADATA$FILENAME, '/', -2) || '/' || SPLIT_PART(METADATA$FILENAME, '/', -1),
         METADATA$FILE_ROW_NUMBER,
         METADATA$START_SCAN_TIME,
+        TO_NUMBER(TO_CHAR(METADATA$FILE_LAST_MODIFIED, 'YYYYMMDDHH24MISSFF3')),
         TO_DATE(SPLIT_PART(METADATA$FILENAME, '/', -2), 'YYYY-MM-DD'),
         METADATA$FILE_LAST_MODIFIED
     FROM @MEDALLION.bronze.landing
@@ -46,7 +47,7 @@ ON_ERROR = CONTINUE;
 CREATE PIPE IF NOT EXISTS MEDALLION.bronze.products_pipe
   AUTO_INGEST = TRUE
 AS
-COPY INTO MEDALLION.bronze.products (product_id, name, category, brand, price, stock_quantity, rating, is_active, _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified)
+COPY INTO MEDALLION.bronze.products (product_id, name, category, brand, price, stock_quantity, rating, is_active, _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified)
 FROM (
     SELECT
         $1:product_id::VARCHAR,
@@ -60,6 +61,7 @@ FROM (
         SPLIT_PART(METADATA$FILENAME, '/', -3) || '/' || SPLIT_PART(METADATA$FILENAME, '/', -2) || '/' || SPLIT_PART(METADATA$FILENAME, '/', -1),
         METADATA$FILE_ROW_NUMBER,
         METADATA$START_SCAN_TIME,
+        TO_NUMBER(TO_CHAR(METADATA$FILE_LAST_MODIFIED, 'YYYYMMDDHH24MISSFF3')),
         TO_DATE(SPLIT_PART(METADATA$FILENAME, '/', -2), 'YYYY-MM-DD'),
         METADATA$FILE_LAST_MODIFIED
     FROM @MEDALLION.bronze.landing
@@ -72,7 +74,7 @@ ON_ERROR = CONTINUE;
 CREATE PIPE IF NOT EXISTS MEDALLION.bronze.transactions_pipe
   AUTO_INGEST = TRUE
 AS
-COPY INTO MEDALLION.bronze.transactions (transaction_id, customer_id, product_id, quantity, total_amount, transaction_date, payment_method, store_type, _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified)
+COPY INTO MEDALLION.bronze.transactions (transaction_id, customer_id, product_id, quantity, total_amount, transaction_date, payment_method, store_type, _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified)
 FROM (
     SELECT
         $1:transaction_id::VARCHAR,
@@ -86,6 +88,7 @@ FROM (
         SPLIT_PART(METADATA$FILENAME, '/', -3) || '/' || SPLIT_PART(METADATA$FILENAME, '/', -2) || '/' || SPLIT_PART(METADATA$FILENAME, '/', -1),
         METADATA$FILE_ROW_NUMBER,
         METADATA$START_SCAN_TIME,
+        TO_NUMBER(TO_CHAR(METADATA$FILE_LAST_MODIFIED, 'YYYYMMDDHH24MISSFF3')),
         TO_DATE(SPLIT_PART(METADATA$FILENAME, '/', -2), 'YYYY-MM-DD'),
         METADATA$FILE_LAST_MODIFIED
     FROM @MEDALLION.bronze.landing
@@ -98,7 +101,7 @@ ON_ERROR = CONTINUE;
 CREATE PIPE IF NOT EXISTS MEDALLION.bronze.events_pipe
   AUTO_INGEST = TRUE
 AS
-COPY INTO MEDALLION.bronze.events (event_id, event_type, event_timestamp, customer_id, session_id, payload, _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified)
+COPY INTO MEDALLION.bronze.events (event_id, event_type, event_timestamp, customer_id, session_id, payload, _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified)
 FROM (
     SELECT
         $1:event_id::VARCHAR,
@@ -110,6 +113,7 @@ FROM (
         SPLIT_PART(METADATA$FILENAME, '/', -3) || '/' || SPLIT_PART(METADATA$FILENAME, '/', -2) || '/' || SPLIT_PART(METADATA$FILENAME, '/', -1),
         METADATA$FILE_ROW_NUMBER,
         METADATA$START_SCAN_TIME,
+        TO_NUMBER(TO_CHAR(METADATA$FILE_LAST_MODIFIED, 'YYYYMMDDHH24MISSFF3')),
         TO_DATE(SPLIT_PART(METADATA$FILENAME, '/', -2), 'YYYY-MM-DD'),
         METADATA$FILE_LAST_MODIFIED
     FROM @MEDALLION.bronze.landing

@@ -3,11 +3,12 @@
 -- render again. Files run in their numbered order.
 -- Silver by streams and tasks. The dbt models in sql/models/silver remain the reference
 -- implementation; these tasks mirror their cleaning and their rule "the latest version of a
--- key wins" (here: the file landed last, then the later row), with these differences: no
--- *_quarantine tables (quarantined rows stay in Bronze), no has_known_customer/product flags,
--- and sources without a dbt model get trimmed text and Bronze's types. Use them instead of
--- the dbt Silver models, not beside them: both write silver.<entity>. Tasks are created
--- suspended and resumed at the end; their owner needs EXECUTE TASK ON ACCOUNT.
+-- key wins" (the highest _load_id, then the later key, then the later row), with these
+-- differences: no *_quarantine tables (quarantined rows stay in Bronze), no
+-- has_known_customer/product flags, and sources without a dbt model get trimmed text and
+-- Bronze's types. Use them instead of the dbt Silver models, not beside them: both write
+-- silver.<entity>. Tasks are created suspended and resumed at the end; their owner needs
+-- EXECUTE TASK ON ACCOUNT.
 
 -- sql/seeds/country_aliases.csv, as `dbt seed` loads it.
 CREATE OR REPLACE TABLE MEDALLION.silver.country_aliases (alias VARCHAR, country VARCHAR) COPY GRANTS;
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.silver.customers (
     _source_file VARCHAR,
     _row_number NUMBER(38,0),
     _ingested_at TIMESTAMP_LTZ,
+    _load_id NUMBER(38,0),
     _landing_date DATE,
     _file_last_modified TIMESTAMP_NTZ,
     PRIMARY KEY (customer_id)
@@ -78,6 +80,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.silver.products (
     _source_file VARCHAR,
     _row_number NUMBER(38,0),
     _ingested_at TIMESTAMP_LTZ,
+    _load_id NUMBER(38,0),
     _landing_date DATE,
     _file_last_modified TIMESTAMP_NTZ,
     PRIMARY KEY (product_id)
@@ -97,6 +100,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.silver.transactions (
     _source_file VARCHAR,
     _row_number NUMBER(38,0),
     _ingested_at TIMESTAMP_LTZ,
+    _load_id NUMBER(38,0),
     _landing_date DATE,
     _file_last_modified TIMESTAMP_NTZ,
     PRIMARY KEY (transaction_id)
@@ -113,6 +117,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.silver.events (
     _source_file VARCHAR,
     _row_number NUMBER(38,0),
     _ingested_at TIMESTAMP_LTZ,
+    _load_id NUMBER(38,0),
     _landing_date DATE,
     _file_last_modified TIMESTAMP_NTZ,
     PRIMARY KEY (event_id)
@@ -160,7 +165,7 @@ USING (
             gender,
             total_purchases,
             CAST(NULL AS VARCHAR) AS _quarantine_reason,
-            _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified
+            _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified
         FROM (
             SELECT
                 NULLIF(TRIM(b.customer_id), '') AS customer_id,
@@ -172,21 +177,21 @@ USING (
                 CASE WHEN b.age BETWEEN 18 AND 120 THEN b.age END AS age,
                 CASE WHEN UPPER(TRIM(b.gender)) IN ('M', 'MALE') THEN 'Male' WHEN UPPER(TRIM(b.gender)) IN ('F', 'FEMALE') THEN 'Female' ELSE 'Other' END AS gender,
                 CASE WHEN b.total_purchases < 0 THEN 0 ELSE b.total_purchases END AS total_purchases,
-                b._source_file, b._row_number, b._ingested_at, b._landing_date, b._file_last_modified
+                b._source_file, b._row_number, b._ingested_at, b._load_id, b._landing_date, b._file_last_modified
             FROM MEDALLION.bronze.customers_stream AS b
             LEFT JOIN MEDALLION.silver.country_aliases AS a ON UPPER(TRIM(b.country)) = a.alias
         ) AS c
         WHERE customer_id IS NOT NULL
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY _file_last_modified DESC, _source_file DESC, _row_number DESC) = 1
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY _load_id DESC, _source_file DESC, _row_number DESC) = 1
     ) AS s
     ON t.customer_id = s.customer_id
-WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._file_last_modified > t._file_last_modified
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file > t._source_file)
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file = t._source_file
+WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._load_id > t._load_id
+        OR (s._load_id = t._load_id AND s._source_file > t._source_file)
+        OR (s._load_id = t._load_id AND s._source_file = t._source_file
             AND s._row_number > t._row_number)) THEN DELETE
-WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._file_last_modified > t._file_last_modified
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file > t._source_file)
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file = t._source_file
+WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._load_id > t._load_id
+        OR (s._load_id = t._load_id AND s._source_file > t._source_file)
+        OR (s._load_id = t._load_id AND s._source_file = t._source_file
             AND s._row_number > t._row_number)) THEN UPDATE SET
         name = s.name,
         email = s.email,
@@ -200,10 +205,11 @@ WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._file_last_modified > t._fi
         _source_file = s._source_file,
         _row_number = s._row_number,
         _ingested_at = s._ingested_at,
+        _load_id = s._load_id,
         _landing_date = s._landing_date,
         _file_last_modified = s._file_last_modified
-WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT (customer_id, name, email, has_valid_email, country, customer_type, registration_date, age, gender, total_purchases, _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified)
-    VALUES (s.customer_id, s.name, s.email, s.has_valid_email, s.country, s.customer_type, s.registration_date, s.age, s.gender, s.total_purchases, s._source_file, s._row_number, s._ingested_at, s._landing_date, s._file_last_modified);
+WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT (customer_id, name, email, has_valid_email, country, customer_type, registration_date, age, gender, total_purchases, _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified)
+    VALUES (s.customer_id, s.name, s.email, s.has_valid_email, s.country, s.customer_type, s.registration_date, s.age, s.gender, s.total_purchases, s._source_file, s._row_number, s._ingested_at, s._load_id, s._landing_date, s._file_last_modified);
 
 -- When MEDALLION.bronze.products_stream has rows: the latest version of each product_id among them
 -- replaces an older one in Silver; a quarantined latest version removes it (no tombstone is
@@ -227,7 +233,7 @@ USING (
             rating,
             is_active,
             CAST(NULL AS VARCHAR) AS _quarantine_reason,
-            _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified
+            _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified
         FROM (
             SELECT
                 NULLIF(TRIM(b.product_id), '') AS product_id,
@@ -240,20 +246,20 @@ USING (
                 b.stock_quantity AS stock_given,
                 CASE WHEN b.rating BETWEEN 0 AND 5 THEN b.rating END AS rating,
                 b.is_active AS is_active,
-                b._source_file, b._row_number, b._ingested_at, b._landing_date, b._file_last_modified
+                b._source_file, b._row_number, b._ingested_at, b._load_id, b._landing_date, b._file_last_modified
             FROM MEDALLION.bronze.products_stream AS b
         ) AS c
         WHERE product_id IS NOT NULL
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY _file_last_modified DESC, _source_file DESC, _row_number DESC) = 1
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY _load_id DESC, _source_file DESC, _row_number DESC) = 1
     ) AS s
     ON t.product_id = s.product_id
-WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._file_last_modified > t._file_last_modified
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file > t._source_file)
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file = t._source_file
+WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._load_id > t._load_id
+        OR (s._load_id = t._load_id AND s._source_file > t._source_file)
+        OR (s._load_id = t._load_id AND s._source_file = t._source_file
             AND s._row_number > t._row_number)) THEN DELETE
-WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._file_last_modified > t._file_last_modified
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file > t._source_file)
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file = t._source_file
+WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._load_id > t._load_id
+        OR (s._load_id = t._load_id AND s._source_file > t._source_file)
+        OR (s._load_id = t._load_id AND s._source_file = t._source_file
             AND s._row_number > t._row_number)) THEN UPDATE SET
         product_name = s.product_name,
         category = s.category,
@@ -267,10 +273,11 @@ WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._file_last_modified > t._fi
         _source_file = s._source_file,
         _row_number = s._row_number,
         _ingested_at = s._ingested_at,
+        _load_id = s._load_id,
         _landing_date = s._landing_date,
         _file_last_modified = s._file_last_modified
-WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT (product_id, product_name, category, brand, price, has_negative_price, stock_quantity, has_invalid_stock, rating, is_active, _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified)
-    VALUES (s.product_id, s.product_name, s.category, s.brand, s.price, s.has_negative_price, s.stock_quantity, s.has_invalid_stock, s.rating, s.is_active, s._source_file, s._row_number, s._ingested_at, s._landing_date, s._file_last_modified);
+WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT (product_id, product_name, category, brand, price, has_negative_price, stock_quantity, has_invalid_stock, rating, is_active, _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified)
+    VALUES (s.product_id, s.product_name, s.category, s.brand, s.price, s.has_negative_price, s.stock_quantity, s.has_invalid_stock, s.rating, s.is_active, s._source_file, s._row_number, s._ingested_at, s._load_id, s._landing_date, s._file_last_modified);
 
 -- When MEDALLION.bronze.transactions_stream has rows: the latest version of each transaction_id among them
 -- replaces an older one in Silver; a quarantined latest version removes it (no tombstone is
@@ -293,7 +300,7 @@ USING (
             payment_method,
             store_type,
             NULLIF(RTRIM(COALESCE((CASE WHEN total_amount IS NULL THEN 'missing total_amount' WHEN total_amount <= 0 THEN 'total_amount <= 0' END) || '; ', '') || COALESCE((CASE WHEN quantity IS NULL THEN 'missing quantity' WHEN quantity <= 0 THEN 'quantity <= 0' END) || '; ', '') || COALESCE((CASE WHEN NULLIF(TRIM(transaction_date_given), '') IS NULL THEN 'missing transaction_date' WHEN transaction_at IS NULL THEN 'unparseable transaction_date' END) || '; ', ''), '; '), '') AS _quarantine_reason,
-            _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified
+            _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified
         FROM (
             SELECT
                 NULLIF(TRIM(b.transaction_id), '') AS transaction_id,
@@ -305,20 +312,20 @@ USING (
                 COALESCE(TRY_TO_TIMESTAMP(b.transaction_date, 'YYYY-MM-DD HH24:MI:SS'), TRY_TO_TIMESTAMP(b.transaction_date, 'YYYY-MM-DD"T"HH24:MI:SS'), TRY_TO_TIMESTAMP(b.transaction_date, 'YYYY/MM/DD HH24:MI:SS'), TRY_TO_TIMESTAMP(b.transaction_date, 'YYYY-MM-DD')) AS transaction_at,
                 NULLIF(TRIM(b.payment_method), '') AS payment_method,
                 NULLIF(TRIM(b.store_type), '') AS store_type,
-                b._source_file, b._row_number, b._ingested_at, b._landing_date, b._file_last_modified
+                b._source_file, b._row_number, b._ingested_at, b._load_id, b._landing_date, b._file_last_modified
             FROM MEDALLION.bronze.transactions_stream AS b
         ) AS c
         WHERE transaction_id IS NOT NULL
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY _file_last_modified DESC, _source_file DESC, _row_number DESC) = 1
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY _load_id DESC, _source_file DESC, _row_number DESC) = 1
     ) AS s
     ON t.transaction_id = s.transaction_id
-WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._file_last_modified > t._file_last_modified
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file > t._source_file)
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file = t._source_file
+WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._load_id > t._load_id
+        OR (s._load_id = t._load_id AND s._source_file > t._source_file)
+        OR (s._load_id = t._load_id AND s._source_file = t._source_file
             AND s._row_number > t._row_number)) THEN DELETE
-WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._file_last_modified > t._file_last_modified
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file > t._source_file)
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file = t._source_file
+WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._load_id > t._load_id
+        OR (s._load_id = t._load_id AND s._source_file > t._source_file)
+        OR (s._load_id = t._load_id AND s._source_file = t._source_file
             AND s._row_number > t._row_number)) THEN UPDATE SET
         customer_id = s.customer_id,
         product_id = s.product_id,
@@ -331,10 +338,11 @@ WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._file_last_modified > t._fi
         _source_file = s._source_file,
         _row_number = s._row_number,
         _ingested_at = s._ingested_at,
+        _load_id = s._load_id,
         _landing_date = s._landing_date,
         _file_last_modified = s._file_last_modified
-WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT (transaction_id, customer_id, product_id, quantity, total_amount, transaction_at, transaction_date, payment_method, store_type, _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified)
-    VALUES (s.transaction_id, s.customer_id, s.product_id, s.quantity, s.total_amount, s.transaction_at, s.transaction_date, s.payment_method, s.store_type, s._source_file, s._row_number, s._ingested_at, s._landing_date, s._file_last_modified);
+WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT (transaction_id, customer_id, product_id, quantity, total_amount, transaction_at, transaction_date, payment_method, store_type, _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified)
+    VALUES (s.transaction_id, s.customer_id, s.product_id, s.quantity, s.total_amount, s.transaction_at, s.transaction_date, s.payment_method, s.store_type, s._source_file, s._row_number, s._ingested_at, s._load_id, s._landing_date, s._file_last_modified);
 
 -- When MEDALLION.bronze.events_stream has rows: the latest version of each event_id among them
 -- replaces an older one in Silver; a quarantined latest version removes it (no tombstone is
@@ -354,7 +362,7 @@ USING (
             session_id,
             payload,
             CAST(NULL AS VARCHAR) AS _quarantine_reason,
-            _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified
+            _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified
         FROM (
             SELECT
                 NULLIF(TRIM(b.event_id), '') AS event_id,
@@ -363,20 +371,20 @@ USING (
                 NULLIF(TRIM(b.customer_id), '') AS customer_id,
                 NULLIF(TRIM(b.session_id), '') AS session_id,
                 b.payload AS payload,
-                b._source_file, b._row_number, b._ingested_at, b._landing_date, b._file_last_modified
+                b._source_file, b._row_number, b._ingested_at, b._load_id, b._landing_date, b._file_last_modified
             FROM MEDALLION.bronze.events_stream AS b
         ) AS c
         WHERE event_id IS NOT NULL
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY _file_last_modified DESC, _source_file DESC, _row_number DESC) = 1
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY _load_id DESC, _source_file DESC, _row_number DESC) = 1
     ) AS s
     ON t.event_id = s.event_id
-WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._file_last_modified > t._file_last_modified
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file > t._source_file)
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file = t._source_file
+WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._load_id > t._load_id
+        OR (s._load_id = t._load_id AND s._source_file > t._source_file)
+        OR (s._load_id = t._load_id AND s._source_file = t._source_file
             AND s._row_number > t._row_number)) THEN DELETE
-WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._file_last_modified > t._file_last_modified
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file > t._source_file)
-        OR (s._file_last_modified = t._file_last_modified AND s._source_file = t._source_file
+WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._load_id > t._load_id
+        OR (s._load_id = t._load_id AND s._source_file > t._source_file)
+        OR (s._load_id = t._load_id AND s._source_file = t._source_file
             AND s._row_number > t._row_number)) THEN UPDATE SET
         event_type = s.event_type,
         event_timestamp = s.event_timestamp,
@@ -386,18 +394,20 @@ WHEN MATCHED AND s._quarantine_reason IS NULL AND (s._file_last_modified > t._fi
         _source_file = s._source_file,
         _row_number = s._row_number,
         _ingested_at = s._ingested_at,
+        _load_id = s._load_id,
         _landing_date = s._landing_date,
         _file_last_modified = s._file_last_modified
-WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT (event_id, event_type, event_timestamp, customer_id, session_id, payload, _source_file, _row_number, _ingested_at, _landing_date, _file_last_modified)
-    VALUES (s.event_id, s.event_type, s.event_timestamp, s.customer_id, s.session_id, s.payload, s._source_file, s._row_number, s._ingested_at, s._landing_date, s._file_last_modified);
+WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT (event_id, event_type, event_timestamp, customer_id, session_id, payload, _source_file, _row_number, _ingested_at, _load_id, _landing_date, _file_last_modified)
+    VALUES (s.event_id, s.event_type, s.event_timestamp, s.customer_id, s.session_id, s.payload, s._source_file, s._row_number, s._ingested_at, s._load_id, s._landing_date, s._file_last_modified);
 
 -- Copies the pipes' load history (kept 14 days) into bronze.load_ledger, once per file load.
 CREATE OR REPLACE TASK MEDALLION.bronze.record_loads
   WAREHOUSE = MEDALLION_WH
   SCHEDULE = '60 MINUTE'
 AS
-INSERT INTO MEDALLION.bronze.load_ledger (source, file_key, size_bytes, status, rows_loaded, rows_rejected, error, loaded_at)
+INSERT INTO MEDALLION.bronze.load_ledger (load_id, source, file_key, size_bytes, status, rows_loaded, rows_rejected, error, loaded_at)
 SELECT
+    MEDALLION.bronze.load_id_seq.NEXTVAL,
     history.source,
     SPLIT_PART(history.file_name, '/', -3) || '/' || SPLIT_PART(history.file_name, '/', -2) || '/' || SPLIT_PART(history.file_name, '/', -1),
     history.file_size,
