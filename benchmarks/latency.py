@@ -32,7 +32,7 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInsta
 from dagster._core.scheduler.instigation import TickStatus
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 
-from medallion_platform.settings import DUCKDB_WRITER_POOL
+from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -101,7 +101,7 @@ class Pipeline:
     """What the benchmark reads from the running pipeline: runs and ticks from the Dagster instance,
     Gold from the warehouse.
 
-    The warehouse is read only while no step holds a slot of the duckdb_writer pool. dbt-duckdb does
+    The warehouse is read only while no step holds a slot of the warehouse_writer pool. dbt-duckdb does
     not retry when another process holds the file (the profile sets no `retries`), so a reader that
     happened to hold it when a dbt step opened it would fail that step; a dbt step opens the file
     seconds after claiming its slot (dagster-dbt's preparation and dbt's start-up), so a read begun
@@ -150,7 +150,7 @@ class Pipeline:
     def gold_rows(self, day: str) -> int | None:
         """The day's transactions in Gold, or None while the warehouse is busy (a step holds a writer
         slot, or this read-only connection met a writer's lock)."""
-        if self.instance.event_log_storage.get_concurrency_info(DUCKDB_WRITER_POOL).claimed_slots:
+        if self.instance.event_log_storage.get_concurrency_info(WAREHOUSE_WRITER_POOL).claimed_slots:
             return None
         try:
             with duckdb.connect(str(self.warehouse), read_only=True) as con:

@@ -17,9 +17,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "sql"
 
 WAREHOUSES = ("duckdb",)
 
-# DuckDB allows one writer process per file: every asset that writes the warehouse takes this pool,
-# and dagster.yaml limits every pool to one step at a time.
-DUCKDB_WRITER_POOL = "duckdb_writer"
+# Every asset that writes the warehouse takes this pool. DuckDB allows one writer process per file, so
+# the laptop's dagster.yaml limits it to one step at a time; Snowflake's instance (deploy/) does not.
+WAREHOUSE_WRITER_POOL = "warehouse_writer"
 LANDING_BACKENDS = ("local", "s3")
 
 

@@ -4,7 +4,7 @@ import pytest
 from dagster import AssetCheckKey, AssetKey
 
 from medallion_platform.definitions import build_definitions, defs
-from medallion_platform.settings import DUCKDB_WRITER_POOL, SettingsError, get_settings
+from medallion_platform.settings import WAREHOUSE_WRITER_POOL, SettingsError, get_settings
 
 SOURCES = ("customers", "events", "products", "transactions")
 SILVER = ("country_aliases", "customers", "customers_classified", "customers_quarantine", "products",
@@ -60,7 +60,7 @@ def test_every_asset_is_described_and_every_warehouse_writer_shares_the_pool():
     for assets_def in defs.assets:
         writes_warehouse = any(k.path[0] in ("bronze", "silver", "gold") for k in assets_def.keys)
         pools = {op.pool for op in assets_def.node_def.iterate_op_defs()}
-        assert pools == ({DUCKDB_WRITER_POOL} if writes_warehouse else {None}), assets_def.keys
+        assert pools == ({WAREHOUSE_WRITER_POOL} if writes_warehouse else {None}), assets_def.keys
 
 
 def test_gold_has_a_freshness_policy_and_nothing_else_does():

@@ -21,7 +21,7 @@ from dagster_duckdb import DuckDBResource
 from medallion_platform.bronze.loader import LoadReport, load_source
 from medallion_platform.landing import KEY_PATTERN, LandingZone
 from medallion_platform.partitions import LANDING_DAYS, ONE_RUN_PER_BACKFILL
-from medallion_platform.settings import DUCKDB_WRITER_POOL
+from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 from medallion_platform.sources import SOURCES, Source
 
 LANDED_COLUMNS_CHECK = "landed_file_columns"
@@ -35,7 +35,7 @@ def _bronze_asset(source: Source):
         deps=[["landing", source.name]],
         group_name="bronze",
         kinds={"duckdb"},
-        pool=DUCKDB_WRITER_POOL,
+        pool=WAREHOUSE_WRITER_POOL,
         partitions_def=LANDING_DAYS,
         backfill_policy=ONE_RUN_PER_BACKFILL,
         description=(

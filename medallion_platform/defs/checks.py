@@ -4,13 +4,13 @@ from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_c
 from dagster_duckdb import DuckDBResource
 
 from medallion_platform.quality import daily_sales_anomalies
-from medallion_platform.settings import DUCKDB_WRITER_POOL
+from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 
 
 @asset_check(
     asset=["gold", "vw_daily_sales_analysis"],
     name="daily_sales_volume_in_band",
-    pool=DUCKDB_WRITER_POOL,
+    pool=WAREHOUSE_WRITER_POOL,
     description="Each day's total sales lie within mean ± 3 standard deviations of the 28 days before it "
                 "(days with under 7 days of history are not judged). A day outside warns.",
 )

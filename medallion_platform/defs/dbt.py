@@ -29,7 +29,7 @@ from packaging.version import Version
 
 from medallion_platform.defs.automation import FOLLOW_UPSTREAM, REBUILD_ON_CODE_CHANGE
 from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
-from medallion_platform.settings import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL
+from medallion_platform.settings import DBT_PROJECT_DIR, WAREHOUSE_WRITER_POOL
 
 # Gold is rebuilt at least daily; a view older than that is stale for the business.
 GOLD_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=24))
@@ -40,13 +40,20 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
 class MedallionDbtCli(DbtCliResource):
-    """DbtCliResource without its `dbt --version` subprocess, which dagster-dbt runs once per run to
-    learn the version: it imports every installed adapter (Snowflake's connector among them) and
-    asks the package index for updates, ~6 s of every run. The installed dbt-core says the same."""
+    """DbtCliResource without two costs paid on every run, each for something this project does not use:
+    - the `dbt --version` subprocess dagster-dbt runs to learn the version: it imports every installed
+      adapter (Snowflake's connector among them) and asks the package index for updates, ~6 s a run;
+      the installed dbt-core says the same;
+    - the dbt adapter dagster-dbt opens in this process (1-2 s a step) to fetch row counts and column
+      metadata: row counts are read here after dbt exits (`_with_row_counts`), and without an adapter
+      dagster-dbt skips only those fetches."""
 
     @cached_property
     def _cli_version(self) -> Version:
         return Version(installed_version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
 
 
 def dbt_resource() -> DbtCliResource:
@@ -197,7 +204,7 @@ PARTITIONED = "tag:partitioned_by_landing_day"
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select="path:models/silver path:seeds", exclude=PARTITIONED, name="silver_dbt_models",
-            backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
+            backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
 def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
                       config: DbtBuildConfig):
     """Silver dimensions and classification views: typed, cleaned, deduplicated, quarantined with a reason."""
@@ -206,7 +213,7 @@ def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckd
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select=PARTITIONED, name="incremental_dbt_models",
-            partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
+            partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
 def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
                            config: DbtBuildConfig):
     """Silver transactions merged on transaction_id for the ids the window's files carry, then the Gold
@@ -216,7 +223,7 @@ def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select="path:models/gold", exclude=PARTITIONED, name="gold_dbt_models",
-            backfill_policy=ONE_RUN_PER_BACKFILL, pool=DUCKDB_WRITER_POOL)
+            backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
 def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
                     config: DbtBuildConfig):
     """Gold business tables rebuilt whole: they rank or segment over all history."""

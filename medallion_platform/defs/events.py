@@ -12,7 +12,7 @@ from medallion_platform.events_flatten import (
     generate_flattened_view,
 )
 from medallion_platform.partitions import ONE_RUN_PER_BACKFILL
-from medallion_platform.settings import DUCKDB_WRITER_POOL
+from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 
 SCHEMA = "gold"
 
@@ -22,7 +22,7 @@ SCHEMA = "gold"
     deps=[["bronze", "events"]],
     group_name="gold",
     kinds={"duckdb"},
-    pool=DUCKDB_WRITER_POOL,
+    pool=WAREHOUSE_WRITER_POOL,
     backfill_policy=ONE_RUN_PER_BACKFILL,
     freshness_policy=GOLD_FRESHNESS,
     automation_condition=FOLLOW_UPSTREAM,
