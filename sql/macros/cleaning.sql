@@ -1,11 +1,16 @@
-{#- Cleaning expressions shared by the Silver models; each dispatches where DuckDB and Snowflake differ. -#}
+{#- Cleaning expressions shared by the Silver models; each dispatches where DuckDB and Snowflake differ:
+    duckdb__ is the DuckDB SQL, default__ the Snowflake SQL (dbt-snowflake finds no snowflake__ variant and
+    takes default__). Both must give the same values on the same Bronze rows:
+    medallion_platform_tests/test_snowflake_dbt.py compares them (Snowflake played by fakesnow). -#}
 
 {% macro title_case(expression) -%}
     {{ return(adapter.dispatch('title_case', 'medallion')(expression)) }}
 {%- endmacro %}
 
+{#- Words are what spaces separate, as in the DuckDB variant: INITCAP's default delimiters also
+    include punctuation ('smart-watch' would become 'Smart-Watch'), so the delimiter is given. -#}
 {% macro default__title_case(expression) -%}
-    initcap(regexp_replace(trim({{ expression }}), '\\s+', ' '))
+    initcap(lower(regexp_replace(trim({{ expression }}), '\\s+', ' ')), ' ')
 {%- endmacro %}
 
 {% macro duckdb__title_case(expression) -%}
@@ -48,6 +53,43 @@
     try_strptime({{ expression }}, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y-%m-%d'])
 {%- endmacro %}
 
+{#- A calendar date as DuckDB's TRY_CAST to DATE reads one: year-month-day with '-' or '/', optionally
+    followed by a time of day, which is dropped; anything else (an impossible day such as 2021-02-30) is NULL.
+    Snowflake's TRY_CAST would read more (DATE_INPUT_FORMAT AUTO also takes MM/DD/YYYY and DD-MON-YYYY),
+    so the layouts are spelled out. DuckDB's exotic forms ('infinity', '2024-05-06 BC') stay NULL here. -#}
+{% macro parse_calendar_date(expression) -%}
+    {{ return(adapter.dispatch('parse_calendar_date', 'medallion')(expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_calendar_date(expression) -%}
+    cast(coalesce(
+        try_to_timestamp(trim({{ expression }}), 'YYYY-MM-DD'),
+        try_to_timestamp(trim({{ expression }}), 'YYYY/MM/DD'),
+        try_to_timestamp(trim({{ expression }}), 'YYYY-MM-DD HH24:MI:SS'),
+        try_to_timestamp(trim({{ expression }}), 'YYYY-MM-DD"T"HH24:MI:SS'),
+        try_to_timestamp(trim({{ expression }}), 'YYYY/MM/DD HH24:MI:SS')
+    ) as date)
+{%- endmacro %}
+
+{% macro duckdb__parse_calendar_date(expression) -%}
+    try_cast({{ expression }} as date)
+{%- endmacro %}
+
+{#- A whole number in DuckDB's INTEGER range (32 bits), or NULL: a decimal rounds half away from zero on
+    both warehouses; Snowflake's INTEGER is NUMBER(38,0), so the range is checked explicitly. -#}
+{% macro parse_integer(expression) -%}
+    {{ return(adapter.dispatch('parse_integer', 'medallion')(expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_integer(expression) -%}
+    case when try_cast({{ expression }} as number(38, 0)) between -2147483648 and 2147483647
+        then try_cast({{ expression }} as number(38, 0)) end
+{%- endmacro %}
+
+{% macro duckdb__parse_integer(expression) -%}
+    try_cast({{ expression }} as integer)
+{%- endmacro %}
+
 {% macro parse_feed_date(expression) -%}
     cast({{ parse_feed_timestamp(expression) }} as date)
 {%- endmacro %}
@@ -57,8 +99,22 @@
     row_number() over (partition by {{ key }} order by _load_id desc, _row_number desc)
 {%- endmacro %}
 
-{#- All the reasons that apply, '; '-separated, or null when none does (NULL-safe on both warehouses). -#}
+{#- All the reasons that apply, '; '-separated, or null when none does. Each condition is a reason or NULL;
+    CONCAT_WS will not do: Snowflake's returns NULL when any argument is NULL. -#}
 {% macro join_reasons(conditions) -%}
+    {{ return(adapter.dispatch('join_reasons', 'medallion')(conditions)) }}
+{%- endmacro %}
+
+{#- ARRAY_CONSTRUCT_COMPACT leaves the NULLs out. -#}
+{% macro default__join_reasons(conditions) -%}
+    nullif(array_to_string(array_construct_compact(
+        {%- for condition in conditions %}
+        ({{ condition }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ), '; '), '')
+{%- endmacro %}
+
+{% macro duckdb__join_reasons(conditions) -%}
     nullif(rtrim(
         {%- for condition in conditions %}
         coalesce(({{ condition }}) || '; ', ''){{ ' ||' if not loop.last }}
@@ -76,14 +132,26 @@
     end
 {%- endmacro %}
 
-{#- numerator / denominator rounded half away from zero to cents, exactly. Snowflake divides decimals
-    exactly; DuckDB divides them as DOUBLE, which rounds some ties down, so it uses integer arithmetic. -#}
+{#- numerator / denominator rounded half away from zero to cents, exactly, in integer arithmetic on both
+    warehouses: DuckDB divides decimals as DOUBLE, which rounds some ties down; Snowflake divides them to
+    6 more decimals, which is exact only while the denominator stays below a million. cents =
+    floor((2 * |n| * 100 + |d|) / (2 * |d|)), the floor taken with MOD, so the one division is exact. -#}
 {% macro money_ratio(numerator, denominator) -%}
     {{ return(adapter.dispatch('money_ratio', 'medallion')(numerator, denominator)) }}
 {%- endmacro %}
 
 {% macro default__money_ratio(numerator, denominator) -%}
-    round(({{ numerator }}) / nullif({{ denominator }}, 0), 2)
+    case when ({{ denominator }}) <> 0 then
+        cast(
+            sign({{ numerator }}) * sign({{ denominator }})
+            * cast(
+                (abs({{ numerator }}) * 200 + abs({{ denominator }})
+                 - mod(abs({{ numerator }}) * 200 + abs({{ denominator }}), 2 * abs({{ denominator }})))
+                / (2 * abs({{ denominator }}))
+              as number(38, 0))
+            / 100
+        as number(38, 2))
+    end
 {%- endmacro %}
 
 {% macro duckdb__money_ratio(numerator, denominator) -%}

@@ -29,8 +29,8 @@ cleaned as (
             else 'Unknown'
         end as customer_type,
         case
-            when try_cast(bronze.registration_date as date) <= current_date
-                then try_cast(bronze.registration_date as date)
+            when {{ parse_calendar_date('bronze.registration_date') }} <= current_date
+                then {{ parse_calendar_date('bronze.registration_date') }}
         end as registration_date,
         case when bronze.age between 18 and 120 then bronze.age end as age,
         case

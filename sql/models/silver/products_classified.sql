@@ -9,7 +9,7 @@ with cleaned as (
         nullif(trim(brand), '') as brand,
         case when price >= 0 then round(price, 2) end as price,
         coalesce(price < 0, false) as has_negative_price,
-        try_cast(trim(stock_quantity) as integer) as stock_parsed,
+        {{ parse_integer('trim(stock_quantity)') }} as stock_parsed,
         stock_quantity as stock_given,
         case when rating between 0 and 5 then rating end as rating,
         is_active,
