@@ -13,8 +13,11 @@ $(UV):
 	$(PYTHON) -m venv .uv
 	.uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: every run worker and dbt process imports thousands of modules; where Python may
+# not write its bytecode cache (PYTHONDONTWRITEBYTECODE, read-only installs) it would compile them
+# all on each start, seconds per process.
 install: $(UV)
-	$(UV) sync --locked --python $(PYTHON)
+	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 
 demo: install
 	$(VENV)/bin/medallion demo
