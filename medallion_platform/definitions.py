@@ -1,7 +1,8 @@
 """The whole medallion pipeline as one Dagster code location.
 
-raw (generated feeds) -> landing (objects in the landing zone) -> bronze (DuckDB, exactly once)
--> silver / gold (dbt). Which landing zone and warehouse is decided by medallion_platform.settings.
+raw (generated feeds) -> landing (objects in the landing zone) -> bronze (exactly once) -> silver / gold
+(dbt). Which landing zone and warehouse (DuckDB or Snowflake) is decided by medallion_platform.settings;
+the assets are the same on both, through the `warehouse` resource and dbt's profile.
 """
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
@@ -16,6 +17,7 @@ from medallion_platform.defs.landing import build_landing_assets
 from medallion_platform.defs.raw import build_raw_assets
 from medallion_platform.defs.sensors import landing_sensors
 from medallion_platform.settings import Settings, get_settings
+from medallion_platform.warehouse import DuckDBWarehouse, Warehouse
 
 # The main job: generated files all the way to Gold.
 medallion_job = define_asset_job(
@@ -24,15 +26,28 @@ medallion_job = define_asset_job(
 )
 
 
+def warehouse_resources(settings: Settings) -> dict[str, Warehouse | DuckDBResource]:
+    """`warehouse` for every asset and check; on DuckDB also `duckdb`, for the DuckDB-only events view."""
+    if settings.snowflake is None:
+        settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
+        duckdb = DuckDBResource(database=str(settings.duckdb_path))
+        return {"warehouse": DuckDBWarehouse(duckdb=duckdb), "duckdb": duckdb}
+    # Imported only now: the Snowflake connector costs seconds of start-up.
+    from medallion_platform.snowflake.warehouse import snowflake_warehouse  # noqa: PLC0415
+
+    return {"warehouse": snowflake_warehouse(settings.snowflake)}
+
+
 def build_definitions(settings: Settings) -> Definitions:
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
+    # gold/events_flattened generates its view with DuckDB's JSON functions; Snowflake has no port yet.
+    duckdb_only = [events_flattened] if settings.snowflake is None else []
     return Definitions(
         assets=[
             *build_raw_assets(settings.raw_dir),
             *build_landing_assets(settings.raw_dir),
             *bronze_assets,
             *DBT_ASSETS,
-            events_flattened,
+            *duckdb_only,
         ],
         asset_checks=[*bronze_column_schema_checks, *quality_checks],
         jobs=[medallion_job, nightly_full_refresh_job],
@@ -40,8 +55,8 @@ def build_definitions(settings: Settings) -> Definitions:
         schedules=[nightly_full_refresh],
         resources={
             "landing": settings.landing,
-            "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
-            "dbt": dbt_resource(),
+            **warehouse_resources(settings),
+            "dbt": dbt_resource(settings.dbt_executable),
         },
         # One process per run: steps share the DuckDB file, and per-step process start-up (~4 s of
         # imports each) would cost more than the steps themselves at demo scale.

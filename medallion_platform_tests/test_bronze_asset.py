@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 from medallion_platform.defs.bronze import LANDED_COLUMNS_CHECK, bronze_assets
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.partitions import landing_day_range_tags
+from medallion_platform.warehouse import DuckDBWarehouse
 
 HEADER = "customer_id,name,email,country,customer_type,registration_date,age,gender,total_purchases"
 BRONZE_CUSTOMERS = next(a for a in bronze_assets if a.key.path == ["bronze", "customers"])
@@ -15,8 +16,9 @@ BOTH_DAYS = landing_day_range_tags("2026-11-20", "2026-11-21")  # one run over t
 
 @pytest.fixture
 def resources(tmp_path):
-    return {"landing": LocalLandingZone(root=str(tmp_path / "landing")),
-            "duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))}
+    duckdb = DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))
+    return {"landing": LocalLandingZone(root=str(tmp_path / "landing")), "duckdb": duckdb,
+            "warehouse": DuckDBWarehouse(duckdb=duckdb)}
 
 
 def land(resources, key: str, text: str) -> None:

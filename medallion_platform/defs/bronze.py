@@ -16,13 +16,12 @@ from dagster import (
     asset,
     build_column_schema_change_checks,
 )
-from dagster_duckdb import DuckDBResource
-
-from medallion_platform.bronze.loader import LoadReport, load_source
+from medallion_platform.bronze.loader import LoadReport
 from medallion_platform.landing import KEY_PATTERN, LandingZone
 from medallion_platform.partitions import LANDING_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 from medallion_platform.sources import SOURCES, Source
+from medallion_platform.warehouse import Warehouse
 
 LANDED_COLUMNS_CHECK = "landed_file_columns"
 
@@ -34,7 +33,7 @@ def _bronze_asset(source: Source):
         key=key,
         deps=[["landing", source.name]],
         group_name="bronze",
-        kinds={"duckdb"},
+        kinds={"table"},
         pool=WAREHOUSE_WRITER_POOL,
         partitions_def=LANDING_DAYS,
         backfill_policy=ONE_RUN_PER_BACKFILL,
@@ -49,23 +48,17 @@ def _bronze_asset(source: Source):
             description="The files loaded by this materialization have exactly the registry's columns.",
         )],
     )
-    def bronze_table(context: AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone):
-        days = set(context.partition_keys)
-        listed = landing.list_objects(prefix=f"{source.name}/")
+    def bronze_table(context: AssetExecutionContext, warehouse: Warehouse, landing: LandingZone):
+        days = sorted(context.partition_keys)
+        # Only the partition's days are listed (on a local folder, listing hashes each file): a run
+        # costs what it loads, not what has ever landed.
+        listed = [obj for day in days for obj in landing.list_objects(prefix=f"{source.name}/{day}/")]
         for obj in listed:
             if not KEY_PATTERN.match(obj.key):
                 context.log.warning(f"{obj.key}: not of the form <source>/<YYYY-MM-DD>/<file>; not loaded")
-        objects = [o for o in listed if KEY_PATTERN.match(o.key) and o.key.split("/")[1] in days]
-        with duckdb.get_connection() as con:
-            report = load_source(con, landing, source, objects)
-            day_list = ", ".join(f"DATE '{day}'" for day in sorted(days))
-            partition_rows = con.execute(
-                f"SELECT count(*) FROM bronze.{source.name} WHERE _landing_date IN ({day_list})").fetchone()[0]
-            total_rejects = con.execute(
-                "SELECT count(*) FROM bronze.rejects WHERE source = ?", [source.name]).fetchone()[0]
-            columns = con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = 'bronze' AND table_name = ? ORDER BY ordinal_position", [source.name]).fetchall()
+        objects = [obj for obj in listed if KEY_PATTERN.match(obj.key)]
+        load = warehouse.load_bronze(landing, source, objects, days)
+        report = load.report
         for result in report.files:
             if result.status != "already_loaded":
                 context.log.info(f"{result.key}: {result.status} {result.rows_loaded} rows, "
@@ -79,11 +72,11 @@ def _bronze_asset(source: Source):
                 metadata={"failed_files": MetadataValue.json([f.key for f in report.failures])},
             )
         yield MaterializeResult(metadata={
-            "dagster/row_count": partition_rows,
-            "dagster/column_schema": TableSchema(columns=[TableColumn(n, t) for n, t in columns]),
+            "dagster/row_count": load.partition_rows,
+            "dagster/column_schema": TableSchema(columns=[TableColumn(n, t) for n, t in load.columns]),
             "rows_loaded": report.rows_loaded,
             "rows_rejected": report.rows_rejected,
-            "rejects_total": total_rejects,
+            "rejects_total": load.rejects_total,
             "files_loaded": report.count("loaded"),
             "files_duplicate": report.count("duplicate"),
             "files_already_loaded": report.count("already_loaded"),

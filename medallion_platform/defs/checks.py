@@ -1,10 +1,10 @@
 """Asset checks written in Python: what SQL tests cannot say well (a statistical band over history)."""
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
-from dagster_duckdb import DuckDBResource
 
 from medallion_platform.quality import daily_sales_anomalies
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
+from medallion_platform.warehouse import Warehouse
 
 
 @asset_check(
@@ -14,9 +14,8 @@ from medallion_platform.settings import WAREHOUSE_WRITER_POOL
     description="Each day's total sales lie within mean ± 3 standard deviations of the 28 days before it "
                 "(days with under 7 days of history are not judged). A day outside warns.",
 )
-def daily_sales_volume_in_band(duckdb: DuckDBResource) -> AssetCheckResult:
-    with duckdb.get_connection() as con:
-        judged, anomalies = daily_sales_anomalies(con)
+def daily_sales_volume_in_band(warehouse: Warehouse) -> AssetCheckResult:
+    judged, anomalies = daily_sales_anomalies(warehouse.query)
     return AssetCheckResult(
         passed=not anomalies,
         severity=AssetCheckSeverity.WARN,

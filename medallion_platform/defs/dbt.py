@@ -24,18 +24,18 @@ from dagster import (
     TimeWindow,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from dagster_duckdb import DuckDBResource
 from packaging.version import Version
 
 from medallion_platform.defs.automation import FOLLOW_UPSTREAM, REBUILD_ON_CODE_CHANGE
 from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import DBT_PROJECT_DIR, WAREHOUSE_WRITER_POOL
+from medallion_platform.warehouse import Warehouse
 
 # Gold is rebuilt at least daily; a view older than that is stale for the business.
 GOLD_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=24))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# The dbt installed beside this interpreter, so nothing depends on PATH or an activated venv.
+# The dbt installed beside this interpreter: what parses the manifest when this module is imported.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
@@ -56,8 +56,8 @@ class MedallionDbtCli(DbtCliResource):
         return None
 
 
-def dbt_resource() -> DbtCliResource:
-    return MedallionDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+def dbt_resource(executable: str = DBT_EXECUTABLE) -> DbtCliResource:
+    return MedallionDbtCli(project_dir=dbt_project, dbt_executable=executable)
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:
@@ -133,7 +133,7 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False  # rebuild incremental models from all of Bronze (the nightly schedule)
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
            config: DbtBuildConfig) -> Iterator:
     """dbt build on the selected models, each followed by its tests. A failing ERROR-severity test
     skips the models built on it; WARN tests only report. A partitioned step passes its window."""
@@ -143,7 +143,7 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBRe
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = list(invocation.stream())
     keep_parse_state(invocation.target_path)
-    yield from _with_row_counts(context, events, duckdb)
+    yield from _with_row_counts(context, events, warehouse)
     if not invocation.is_successful():
         raise Failure(description=f"dbt build failed: {invocation.get_error()}")
 
@@ -205,45 +205,40 @@ PARTITIONED = "tag:partitioned_by_landing_day"
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select="path:models/silver path:seeds", exclude=PARTITIONED, name="silver_dbt_models",
             backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
-def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
                       config: DbtBuildConfig):
     """Silver dimensions and classification views: typed, cleaned, deduplicated, quarantined with a reason."""
-    yield from _build(context, dbt, duckdb, config)
+    yield from _build(context, dbt, warehouse, config)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select=PARTITIONED, name="incremental_dbt_models",
             partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
-def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
                            config: DbtBuildConfig):
     """Silver transactions merged on transaction_id for the ids the window's files carry, then the Gold
     sales facts rebuilt for the dates (and months) those files can change."""
-    yield from _build(context, dbt, duckdb, config)
+    yield from _build(context, dbt, warehouse, config)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select="path:models/gold", exclude=PARTITIONED, name="gold_dbt_models",
             backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
-def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource,
+def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
                     config: DbtBuildConfig):
     """Gold business tables rebuilt whole: they rank or segment over all history."""
-    yield from _build(context, dbt, duckdb, config)
+    yield from _build(context, dbt, warehouse, config)
 
 
 DBT_ASSETS = [silver_dbt_models, incremental_dbt_models, gold_dbt_models]
 
 
-def _with_row_counts(context: AssetExecutionContext, events: list, warehouse: DuckDBResource) -> Iterator:
+def _with_row_counts(context: AssetExecutionContext, events: list, warehouse: Warehouse) -> Iterator:
     """Attach `dagster/row_count` to each model's output. Counted after dbt has exited, because
     DuckDB admits one process at a time to the warehouse file."""
     keys = context.assets_def.keys_by_output_name
-    outputs = [e for e in events if isinstance(e, Output) and e.output_name in keys]
-    counts: dict[str, int] = {}
-    if outputs:
-        with warehouse.get_connection() as con:
-            for event in outputs:
-                schema, name = keys[event.output_name].path
-                counts[event.output_name] = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+    counts = {event.output_name: warehouse.count_rows(*keys[event.output_name].path)
+              for event in events if isinstance(event, Output) and event.output_name in keys}
     for event in events:
         if isinstance(event, Output) and event.output_name in counts:
             yield event.with_metadata({**event.metadata, "dagster/row_count": counts[event.output_name]})

@@ -1,0 +1,72 @@
+"""The warehouse Bronze loads into and the checks read: DuckDB on a laptop, Snowflake in production.
+
+One resource key, `warehouse`, with one implementation per warehouse, so the assets and checks are the
+same code on both: they ask the warehouse to load a source's files into Bronze, to count a table's
+rows, or to run a query written in SQL both dialects accept. dbt reaches the same warehouse through
+its own profile (sql/profiles.yml), chosen by the same setting. The Snowflake implementation lives in
+medallion_platform/snowflake/warehouse.py, imported only when Snowflake is chosen.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+
+from medallion_platform.bronze.loader import LoadReport
+from medallion_platform.landing import LandedObject, LandingZone
+from medallion_platform.sources import Source
+
+
+@dataclass(frozen=True)
+class BronzeLoad:
+    """What one Bronze materialization reports: the loader's per-file results and the table after it."""
+
+    report: LoadReport
+    partition_rows: int  # rows of the loaded days now in bronze.<source>
+    rejects_total: int  # bronze.rejects rows of this source, all days
+    columns: list[tuple[str, str]]  # bronze.<source>'s columns and types, in order
+
+
+class Warehouse(ConfigurableResource, ABC):
+    @abstractmethod
+    def load_bronze(self, landing: LandingZone, source: Source, objects: list[LandedObject],
+                    days: list[str]) -> BronzeLoad:
+        """Load the objects not yet in the ledger into bronze.<source>; report on the given days."""
+
+    @abstractmethod
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of a read-only query; schema and table names unquoted, as both dialects resolve them."""
+
+    def count_rows(self, schema: str, table: str) -> int:
+        return int(self.query(f"SELECT count(*) FROM {schema}.{table}")[0][0])
+
+
+def day_list(days: list[str]) -> str:
+    return ", ".join(f"DATE '{day}'" for day in sorted(days))
+
+
+class DuckDBWarehouse(Warehouse):
+    """The embedded default: one DuckDB file, through dagster-duckdb (which retries a held lock)."""
+
+    duckdb: DuckDBResource
+
+    def load_bronze(self, landing, source, objects, days) -> BronzeLoad:
+        from medallion_platform.bronze.loader import load_source  # noqa: PLC0415
+
+        with self.duckdb.get_connection() as con:
+            report = load_source(con, landing, source, objects)
+            partition_rows = con.execute(f"SELECT count(*) FROM bronze.{source.name} "
+                                         f"WHERE _landing_date IN ({day_list(days)})").fetchone()[0]
+            rejects = con.execute("SELECT count(*) FROM bronze.rejects WHERE source = ?", [source.name]).fetchone()[0]
+            columns = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'bronze' AND table_name = ? ORDER BY ordinal_position", [source.name]).fetchall()
+        return BronzeLoad(report, partition_rows, rejects, columns)
+
+    def query(self, sql: str) -> list[tuple]:
+        with self.duckdb.get_connection() as con:
+            return con.execute(sql).fetchall()
+
