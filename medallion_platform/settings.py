@@ -2,11 +2,15 @@
 
 Every setting is an environment variable with a default that works on a laptop. A missing or
 malformed value stops start-up with a message naming the variable, not a stack trace later on.
+Secrets (Snowflake's credentials) are checked for presence here and handed to Dagster as `EnvVar`s,
+so their values never appear in run config or the UI.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +19,14 @@ from medallion_platform.landing import LandingZone, LocalLandingZone, S3LandingZ
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "sql"
 
-WAREHOUSES = ("duckdb",)
+WAREHOUSES = ("duckdb", "snowflake")
+SNOWFLAKE_VARIABLES = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD", "SNOWFLAKE_ROLE",
+                       "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE")
+# An account identifier (`myorg-myaccount`, or a locator such as `xy12345.eu-west-1`), not a URL.
+SNOWFLAKE_ACCOUNT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# Stand-ins for Snowflake that only the test harness uses (medallion_platform/snowflake/fake_dbt.py).
+SNOWFLAKE_EMULATORS = ("", "fakesnow")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 # Every asset that writes the warehouse takes this pool. DuckDB allows one writer process per file, so
 # the laptop's dagster.yaml limits it to one step at a time; Snowflake's instance (deploy/) does not.
@@ -28,11 +39,20 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class SnowflakeSettings:
+    # The storage integration the landing stage authenticates with (sql/snowflake/01_integration_and_stage.sql).
+    storage_integration: str | None
+    emulator: str  # "" in a deployment; "fakesnow" under the test harness
+
+
+@dataclass(frozen=True)
 class Settings:
     warehouse: str
     data_dir: Path
     duckdb_path: Path
     landing: LandingZone
+    dbt_executable: str
+    snowflake: SnowflakeSettings | None = None
 
     @property
     def raw_dir(self) -> Path:
@@ -75,13 +95,41 @@ def _landing(data_dir: Path) -> LandingZone:
     )
 
 
+def _snowflake(landing: LandingZone) -> SnowflakeSettings:
+    missing = [name for name in SNOWFLAKE_VARIABLES if not os.environ.get(name, "").strip()]
+    if missing:
+        raise SettingsError(f"MEDALLION_WAREHOUSE=snowflake needs {', '.join(missing)} (see the README's settings)")
+    account = os.environ["SNOWFLAKE_ACCOUNT"].strip()
+    if not SNOWFLAKE_ACCOUNT_PATTERN.fullmatch(account) or "snowflakecomputing" in account:
+        raise SettingsError(f"SNOWFLAKE_ACCOUNT={account!r} is not an account identifier "
+                            "(e.g. myorg-myaccount; not the URL)")
+    if not isinstance(landing, S3LandingZone):
+        raise SettingsError("MEDALLION_WAREHOUSE=snowflake copies from an external stage on the landing "
+                            "bucket: set MEDALLION_LANDING=s3")
+    emulator = _choice("MEDALLION_SNOWFLAKE_EMULATOR", "", SNOWFLAKE_EMULATORS)
+    integration = os.environ.get("MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION", "").strip() or None
+    if integration is None and not emulator:
+        raise SettingsError("MEDALLION_WAREHOUSE=snowflake needs MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION "
+                            "(the storage integration the landing stage uses)")
+    if integration is not None and not IDENTIFIER.fullmatch(integration):
+        raise SettingsError(f"MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION={integration!r} is not an identifier")
+    return SnowflakeSettings(storage_integration=integration, emulator=emulator)
+
+
 def get_settings() -> Settings:
     data_dir = _path("MEDALLION_DATA_DIR", PROJECT_ROOT / "data")
     warehouse = _choice("MEDALLION_WAREHOUSE", "duckdb", WAREHOUSES)
+    landing = _landing(data_dir)
+    snowflake = _snowflake(landing) if warehouse == "snowflake" else None
     duckdb_path = _path("MEDALLION_DUCKDB_PATH", data_dir / "warehouse.duckdb")
     # dbt reads the same file through sql/profiles.yml; export the resolved path for it.
     os.environ["MEDALLION_DUCKDB_PATH"] = str(duckdb_path)
     # dbt's artifacts and parse state per data folder: partial parsing stays valid while the profile
     # (this warehouse path) stays the same, and sql/ holds no run output.
     os.environ["DBT_TARGET_PATH"] = str(data_dir / "dbt_target")
-    return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=_landing(data_dir))
+    # The dbt profile's output (sql/profiles.yml) is the warehouse's name.
+    os.environ["MEDALLION_DBT_TARGET"] = warehouse
+    # The dbt installed beside this interpreter, so nothing depends on PATH or an activated venv.
+    dbt_executable = os.environ.get("MEDALLION_DBT_EXECUTABLE", "").strip() or str(Path(sys.executable).with_name("dbt"))
+    return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
+                    dbt_executable=dbt_executable, snowflake=snowflake)

@@ -85,17 +85,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from dagster import EnvVar
 from dagster_snowflake import SnowflakeResource
 from snowflake.connector.errors import Error as SnowflakeError
 
 from medallion_platform.bronze.loader import FileColumns, FileResult, LoadReport
 from medallion_platform.landing import LandedObject, LandingZone, S3LandingZone, parse_key
-from medallion_platform.settings import SettingsError
 from medallion_platform.snowflake.ddl import (
     LEDGER_TABLE, LINEAGE_NAMES, LOAD_ID_SEQUENCE as LOAD_ID_SEQUENCE_NAME, REJECTS_TABLE, bronze_table_sql,
     create_table_sql, landing_key_sql, ledger_table_sql, load_id_sequence_sql, rejects_table_sql, snowflake_type,
@@ -108,11 +105,6 @@ REJECTS = f"{SCHEMA}.{REJECTS_TABLE.upper()}"
 LOAD_ID_SEQUENCE = f"{SCHEMA}.{LOAD_ID_SEQUENCE_NAME.upper()}"
 DEFAULT_STAGE_NAME = f"{SCHEMA}.LANDING"
 
-SNOWFLAKE_VARIABLES = (
-    "SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD",
-    "SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE",
-)
-
 # Under fakesnow a line of text is read with delimiter and quote characters that valid JSON cannot
 # contain unescaped (fakesnow passes FIELD_DELIMITER = NONE to DuckDB as the four letters 'NONE').
 FAKESNOW_FIELD_DELIMITER = "\x1f"
@@ -124,21 +116,6 @@ class BronzeLoadError(Exception):
 
 
 # --- connection and stage -------------------------------------------------------------------------
-
-def snowflake_resource_from_env() -> SnowflakeResource:
-    """The Snowflake resource, credentials read from SNOWFLAKE_* variables when Dagster initialises it.
-
-    Values stay EnvVars, so they never show in run config or the UI. Outside Definitions, call
-    `.process_config_and_initialize()` on the result to resolve them."""
-    missing = [name for name in SNOWFLAKE_VARIABLES if not os.environ.get(name, "").strip()]
-    if missing:
-        raise SettingsError(f"Snowflake needs these environment variables set: {', '.join(missing)}")
-    return SnowflakeResource(
-        account=EnvVar("SNOWFLAKE_ACCOUNT"), user=EnvVar("SNOWFLAKE_USER"),
-        password=EnvVar("SNOWFLAKE_PASSWORD"), role=EnvVar("SNOWFLAKE_ROLE"),
-        warehouse=EnvVar("SNOWFLAKE_WAREHOUSE"), database=EnvVar("SNOWFLAKE_DATABASE"),
-    )
-
 
 @dataclass(frozen=True)
 class ExternalStage:

@@ -1,0 +1,62 @@
+"""The Snowflake warehouse: Bronze by COPY INTO from the landing bucket's external stage, through
+dagster-snowflake; the same `Warehouse` interface the DuckDB default offers."""
+
+from __future__ import annotations
+
+from dagster import EnvVar
+from dagster_snowflake import SnowflakeResource
+
+from medallion_platform.landing import S3LandingZone
+from medallion_platform.settings import SNOWFLAKE_VARIABLES, SnowflakeSettings
+from medallion_platform.snowflake.bronze import ExternalStage, load_source
+from medallion_platform.warehouse import BronzeLoad, Warehouse, day_list
+
+
+class SnowflakeWarehouse(Warehouse):
+    snowflake: SnowflakeResource
+    # How the stage authenticates to the bucket: a storage integration in production
+    # (sql/snowflake/01_integration_and_stage.sql), or keys (an S3-compatible test server).
+    storage_integration: str | None = None
+    stage_aws_key_id: str | None = None
+    stage_aws_secret_key: str | None = None
+    # The test harness's fakesnow runs a subset of COPY: the loader then uses the forms it accepts.
+    fakesnow: bool = False
+
+    def load_bronze(self, landing, source, objects, days) -> BronzeLoad:
+        if not isinstance(landing, S3LandingZone):
+            raise TypeError("Snowflake copies from an external stage: the landing zone must be S3")
+        stage = ExternalStage.for_landing(landing, storage_integration=self.storage_integration,
+                                          aws_key_id=self.stage_aws_key_id, aws_secret_key=self.stage_aws_secret_key)
+        report = load_source(self.snowflake, landing, source, stage, objects, fakesnow=self.fakesnow)
+        partition_rows = self.query(f"SELECT count(*) FROM bronze.{source.name} "
+                                    f"WHERE _landing_date IN ({day_list(days)})")[0][0]
+        rejects = self.query(f"SELECT count(*) FROM bronze.rejects WHERE source = '{source.name}'")[0][0]
+        columns = self.query(
+            "SELECT lower(column_name), data_type FROM information_schema.columns "
+            f"WHERE table_schema = 'BRONZE' AND table_name = '{source.name.upper()}' ORDER BY ordinal_position")
+        return BronzeLoad(report, int(partition_rows), int(rejects), [(name, kind) for name, kind in columns])
+
+    def query(self, sql: str) -> list[tuple]:
+        with self.snowflake.get_connection() as connection:
+            cursor = connection.cursor()
+            cursor.execute(sql)
+            return cursor.fetchall()
+
+
+def snowflake_resource() -> SnowflakeResource:
+    """Credentials from SNOWFLAKE_* (settings checked they are set) as `EnvVar`s: Dagster reads them
+    when the resource starts and never shows their values. Outside Definitions, call
+    `.process_config_and_initialize()` on the result."""
+    return SnowflakeResource(**{name.removeprefix("SNOWFLAKE_").lower(): EnvVar(name)
+                                for name in SNOWFLAKE_VARIABLES})
+
+
+def snowflake_warehouse(settings: SnowflakeSettings) -> SnowflakeWarehouse:
+    resource = snowflake_resource()
+    if settings.emulator == "fakesnow":
+        from medallion_platform.snowflake.fakesnow_warehouse import FakesnowWarehouse  # noqa: PLC0415
+
+        return FakesnowWarehouse(snowflake=resource, fakesnow=True, db_path=EnvVar("MEDALLION_FAKESNOW_DIR"),
+                                 stage_aws_key_id=EnvVar("AWS_ACCESS_KEY_ID"),
+                                 stage_aws_secret_key=EnvVar("AWS_SECRET_ACCESS_KEY"))
+    return SnowflakeWarehouse(snowflake=resource, storage_integration=settings.storage_integration)
