@@ -19,8 +19,8 @@ import sqlglot
 from medallion_platform.bronze import loader as duckdb_loader
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.landing import S3LandingZone
-from medallion_platform.settings import SettingsError
 from medallion_platform.snowflake import bronze, ddl
+from medallion_platform.snowflake.warehouse import snowflake_resource
 from medallion_platform.sources import SOURCES, get_source
 
 SNOWFLAKE_ENV = {
@@ -41,7 +41,7 @@ def snowflake(landing, clean_env):
     for name, value in SNOWFLAKE_ENV.items():
         clean_env.setenv(name, value)
     with fakesnow.patch():
-        resource = bronze.snowflake_resource_from_env().process_config_and_initialize()
+        resource = snowflake_resource().process_config_and_initialize()
         with resource.get_connection() as connection:
             # One DuckDB database serves every fake connection: the extension and secret stay loaded.
             landing.configure_duckdb(connection._duck_conn)
@@ -308,13 +308,3 @@ def test_production_statements_use_snowflake_forms_and_parse():
     ddl = stage.create_sql()
     sqlglot.parse_one(ddl, read="snowflake")
     assert ddl == "CREATE STAGE IF NOT EXISTS BRONZE.LANDING URL = 's3://landing/feeds/' STORAGE_INTEGRATION = LANDING_S3"
-
-
-def test_snowflake_resource_from_env_names_every_missing_variable(clean_env):
-    for name, value in SNOWFLAKE_ENV.items():
-        clean_env.setenv(name, value)
-    clean_env.delenv("SNOWFLAKE_PASSWORD")
-    clean_env.setenv("SNOWFLAKE_ROLE", " ")
-    with pytest.raises(SettingsError) as error:
-        bronze.snowflake_resource_from_env()
-    assert str(error.value) == "Snowflake needs these environment variables set: SNOWFLAKE_PASSWORD, SNOWFLAKE_ROLE"

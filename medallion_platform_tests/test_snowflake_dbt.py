@@ -20,8 +20,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -36,6 +35,7 @@ from medallion_platform.landing import LocalLandingZone
 from medallion_platform.partitions import LOOKBACK_DAYS
 from medallion_platform.settings import DBT_PROJECT_DIR
 from medallion_platform.sources import SOURCES
+from medallion_platform_tests.snapshots import differences, money_total, snapshot_rows
 
 DAYS = [date(2026, 11, 20), date(2026, 11, 21)]
 DATABASE = "MEDALLION"
@@ -142,10 +142,10 @@ class Warehouses:
     def read(self, relations: list[str]) -> tuple[dict, dict]:
         """{relation: (column names, rows)} on DuckDB and on fakesnow (DuckDB's columns, selected by name)."""
         with duckdb.connect(str(self.duckdb_path), read_only=True) as con:
-            on_duckdb = {relation: _rows(con.execute(f"SELECT * FROM {relation}")) for relation in relations}
+            on_duckdb = {relation: snapshot_rows(con.execute(f"SELECT * FROM {relation}")) for relation in relations}
         with fakesnow.patch(db_path=self.fakesnow_dir):
             with snowflake.connector.connect(**_connect_args()) as snow:
-                on_snowflake = {relation: _rows(snow.cursor().execute(
+                on_snowflake = {relation: snapshot_rows(snow.cursor().execute(
                     f"SELECT {', '.join(on_duckdb[relation][0])} FROM {relation}")) for relation in relations}
         return on_duckdb, on_snowflake
 
@@ -172,50 +172,6 @@ def _snowflake_type(duckdb_type: str) -> str:
     return SNOWFLAKE_TYPES[duckdb_type]
 
 
-def _rows(cursor) -> tuple[list[str], list[tuple]]:
-    """Column names (lower case) and the rows as comparable values, in one order on both warehouses."""
-    columns = [d[0].lower() for d in cursor.description]
-    rows = [tuple(_comparable(v) for v in row) for row in cursor.fetchall()]
-    return columns, sorted(rows, key=lambda row: [_order(v) for v in row])
-
-
-def _order(value) -> tuple:
-    if value is None:
-        return (2, 0)
-    if isinstance(value, (int, float, Decimal)):  # int, Decimal and float compare by value
-        return (0, value)
-    return (1, str(value))
-
-
-def _comparable(value):
-    """Money and counts exactly (Decimal and int compare by value), DOUBLE to 1e-9, instants in UTC."""
-    if isinstance(value, float):
-        return round(value, 9)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc)
-    return value
-
-
-def _differences(on_duckdb: dict, on_snowflake: dict) -> list[str]:
-    found = []
-    for relation, (columns, expected) in on_duckdb.items():
-        actual_columns, actual = on_snowflake[relation]
-        if actual_columns != columns:
-            found.append(f"{relation}: columns {actual_columns} != {columns}")
-        elif len(actual) != len(expected):
-            found.append(f"{relation}: {len(actual)} rows on Snowflake, {len(expected)} on DuckDB")
-        elif actual != expected:
-            pairs = [(e, a) for e, a in zip(expected, actual) if e != a]
-            found.append(f"{relation}: {len(pairs)} rows differ, first: DuckDB {pairs[0][0]} / Snowflake {pairs[0][1]}")
-    return found
-
-
-def _money_total(snapshot: dict, relation: str, column: str) -> Decimal:
-    columns, rows = snapshot[relation]
-    at = columns.index(column)
-    return sum((Decimal(r[at]) for r in rows if r[at] is not None), Decimal(0))
-
-
 @pytest.fixture(scope="module")
 def rounds(tmp_path_factory):
     """Day 1 built in full on both warehouses, then day 2 landed and built incrementally; the Bronze,
@@ -237,10 +193,10 @@ def rounds(tmp_path_factory):
 
 
 @pytest.mark.parametrize("round_number", [1, 2])
-def test_fakesnow_holds_the_same_bronze_rows(rounds, round_number):
+def test_fakesnow_holds_the_same_bronzerows(rounds, round_number):
     on_duckdb, on_snowflake = rounds[1][round_number]["bronze"]
     assert all(len(rows) > 0 for _, rows in on_duckdb.values())
-    assert _differences(on_duckdb, on_snowflake) == []
+    assert differences(on_duckdb, on_snowflake) == []
 
 
 @pytest.mark.parametrize("round_number", [1, 2], ids=["full_build_day_1", "incremental_build_day_2"])
@@ -252,13 +208,13 @@ def test_every_silver_and_gold_relation_is_the_same_on_both(rounds, round_number
     assert expected <= set(on_duckdb)
     assert all(rows for relation, (_, rows) in on_duckdb.items() if not relation.endswith("quarantine")), \
         "every relation but the quarantines has rows"
-    assert _differences(on_duckdb, on_snowflake) == []
+    assert differences(on_duckdb, on_snowflake) == []
     # Said once more the way a reader checks it: the money adds up to the cent on both.
     for relation, column in [("silver.transactions", "total_amount"), ("gold.vw_daily_sales_analysis", "total_sales"),
                              ("gold.vw_customer_product_affinity", "total_spent"),
                              ("gold.sales_by_country", "total_sales"), ("gold.customer_sales_report", "revenue"),
                              ("gold.vw_daily_sales_analysis", "avg_transaction_value")]:
-        assert _money_total(on_snowflake, relation, column) == _money_total(on_duckdb, relation, column) > 0
+        assert money_total(on_snowflake, relation, column) == money_total(on_duckdb, relation, column) > 0
 
 
 def test_day_2_grew_both_warehouses(rounds):
@@ -266,8 +222,8 @@ def test_day_2_grew_both_warehouses(rounds):
     for side in (0, 1):
         before, after = results[1]["built"][side], results[2]["built"][side]
         assert len(after["silver.transactions"][1]) > len(before["silver.transactions"][1])
-        assert (_money_total(after, "gold.vw_daily_sales_analysis", "total_sales")
-                > _money_total(before, "gold.vw_daily_sales_analysis", "total_sales"))
+        assert (money_total(after, "gold.vw_daily_sales_analysis", "total_sales")
+                > money_total(before, "gold.vw_daily_sales_analysis", "total_sales"))
 
 
 def test_the_edge_rows_are_cleaned_alike(rounds):

@@ -1,0 +1,192 @@
+"""MEDALLION_WAREHOUSE=snowflake runs the same graph to Gold as DuckDB, with the same numbers.
+
+Both runs use the real definitions and land the same generated feeds on moto's S3 server on 127.0.0.1
+(MEDALLION_LANDING=s3): DuckDB reads the `s3://` objects with httpfs; Snowflake, played by fakesnow
+(MEDALLION_SNOWFLAKE_EMULATOR=fakesnow), COPYs them from an external stage on the bucket, and dbt runs
+the same models with dbt-snowflake (medallion_platform/snowflake/fake_dbt.py as the dbt executable).
+Every Silver and Gold table must then hold the same rows on both. What fakesnow cannot show (Snowflake's
+own semantics, pipes, streams, tasks) is listed in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from datetime import date
+
+import boto3
+import duckdb
+import pytest
+from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
+from moto.server import ThreadedMotoServer
+
+from medallion_platform.definitions import build_definitions
+from medallion_platform.generate import DirtyRates, GenerateConfig, generate
+from medallion_platform.partitions import landing_day_range_tags
+from medallion_platform.settings import SettingsError, get_settings
+from medallion_platform.snowflake.fake_dbt import fake_snowflake
+from medallion_platform.sources import SOURCES
+from medallion_platform_tests.conftest import MEDALLION_VARIABLES
+from medallion_platform_tests.snapshots import differences, money_total, snapshot_rows
+
+DAYS = ("2026-11-20", "2026-11-21")
+# Dirty as the demo feeds are, but without lines no CSV parser accepts: fakesnow runs COPY without
+# ON_ERROR, so such a line fails its whole file there (test_snowflake_bronze.py pins that).
+FEEDS = GenerateConfig(scale=0.0002, seed=21, days=len(DAYS), start_date=date.fromisoformat(DAYS[0]),
+                       dirty=DirtyRates(unparseable=0.0))
+WAREHOUSE_LAYERS = AssetSelection.groups("bronze", "silver", "gold")
+SNOWFLAKE_ENV = {
+    "SNOWFLAKE_ACCOUNT": "fake", "SNOWFLAKE_USER": "dagster", "SNOWFLAKE_PASSWORD": "secret",
+    "SNOWFLAKE_ROLE": "TRANSFORMER", "SNOWFLAKE_WAREHOUSE": "TRANSFORM_WH", "SNOWFLAKE_DATABASE": "MEDALLION",
+}
+# When and in which order each warehouse loaded a file differ by nature; every other column must not.
+LOAD_TIMING_COLUMNS = ("_ingested_at", "_load_id")
+TABLES = ("silver.customers", "silver.products", "silver.transactions", "gold.vw_daily_sales_analysis",
+          "gold.vw_customer_product_affinity", "gold.sales_by_country", "gold.top_products",
+          "gold.client_activity", "gold.customer_sales_report", "gold.inventory_status")
+
+
+def read_duckdb_tables(path) -> dict:
+    """Each table of TABLES as a snapshot, without the columns that say when a file was loaded."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        columns = {t: [c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {t})").fetchall()
+                       if c not in LOAD_TIMING_COLUMNS] for t in TABLES}
+        return {t: snapshot_rows(con.execute(f"SELECT {', '.join(columns[t])} FROM {t}")) for t in TABLES}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_warehouse_layers(env: pytest.MonkeyPatch, raw, data_dir, prefix: str, **variables: str):
+    """Land the feeds under `prefix`, then Bronze, Silver and Gold over their days in one run, on the
+    real definitions with these settings; the settings and the run's result."""
+    env.setenv("MEDALLION_DATA_DIR", str(data_dir))
+    env.setenv("MEDALLION_S3_PREFIX", prefix)
+    for name, value in variables.items():
+        env.setenv(name, value)
+    settings = get_settings()
+    for source in SOURCES:
+        settings.landing.deliver_tree(raw, source)
+    defs = Definitions.merge(build_definitions(settings),
+                             Definitions(jobs=[define_asset_job("warehouse", selection=WAREHOUSE_LAYERS)]))
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("warehouse").execute_in_process(
+            tags=landing_day_range_tags(DAYS[0], DAYS[-1]), instance=instance, raise_on_error=False)
+    return settings, result
+
+
+@pytest.fixture(scope="module")
+def both_warehouses(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("snowflake_pipeline")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            for variable in (*MEDALLION_VARIABLES, *SNOWFLAKE_ENV, "AWS_PROFILE"):
+                env.delenv(variable, raising=False)
+            env.setenv("AWS_ACCESS_KEY_ID", "testing")
+            env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+            env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="landing")
+            env.setenv("MEDALLION_LANDING", "s3")
+            env.setenv("MEDALLION_S3_BUCKET", "landing")
+            env.setenv("MEDALLION_S3_ENDPOINT_URL", endpoint)
+            # get_settings exports these for dbt; set them here so leaving this context restores them.
+            for exported in ("MEDALLION_DUCKDB_PATH", "MEDALLION_DBT_TARGET", "DBT_TARGET_PATH"):
+                env.setenv(exported, os.environ.get(exported, ""))
+
+            generate(FEEDS, tmp / "raw")
+            duckdb_settings, on_duckdb = run_warehouse_layers(env, tmp / "raw", tmp / "duckdb", "duckdb/")
+            dbt_shim = tmp / "fake_dbt"
+            dbt_shim.write_text(f"#!{sys.executable}\nimport sys\nfrom medallion_platform.snowflake.fake_dbt "
+                                "import main\nsys.exit(main())\n")
+            dbt_shim.chmod(0o755)
+            fakesnow_dir = tmp / "fakesnow"
+            _, on_snowflake = run_warehouse_layers(env, tmp / "raw", tmp / "snowflake", "snowflake/", MEDALLION_WAREHOUSE="snowflake",
+                                   MEDALLION_SNOWFLAKE_EMULATOR="fakesnow", MEDALLION_FAKESNOW_DIR=str(fakesnow_dir),
+                                   MEDALLION_DBT_EXECUTABLE=str(dbt_shim), **SNOWFLAKE_ENV)
+
+            failures = [e.event_specific_data.error.message for e in on_snowflake.all_events if e.is_step_failure]
+            assert on_duckdb.success and on_snowflake.success, failures
+            duckdb_tables = read_duckdb_tables(duckdb_settings.duckdb_path)
+            with fake_snowflake(fakesnow_dir):
+                import snowflake.connector  # noqa: PLC0415  (patched by fake_snowflake)
+
+                with snowflake.connector.connect(account="fake", user="test", password="x",
+                                                 database="MEDALLION") as snow:
+                    snowflake_tables = {t: snapshot_rows(snow.cursor().execute(
+                        f"SELECT {', '.join(duckdb_tables[t][0])} FROM {t}")) for t in TABLES}
+                    ledger = snow.cursor().execute(
+                        "SELECT source, status, count(*) FROM bronze.load_ledger GROUP BY 1, 2").fetchall()
+            yield on_duckdb, on_snowflake, duckdb_tables, snowflake_tables, ledger
+    finally:
+        server.stop()
+
+
+def test_both_runs_reach_gold(both_warehouses):
+    on_duckdb, on_snowflake, *_ = both_warehouses
+    assert on_duckdb.success
+    failures = [e.event_specific_data.error.message for e in on_snowflake.all_events if e.is_step_failure]
+    assert on_snowflake.success, failures
+    built = {e.asset_key.to_user_string() for e in on_snowflake.get_asset_materialization_events()}
+    assert "gold/events_flattened" in {e.asset_key.to_user_string() for e in on_duckdb.get_asset_materialization_events()}
+    assert {f"{t.replace('.', '/')}" for t in TABLES} <= built
+    # The DuckDB-only view of the events' JSON is not in the Snowflake graph (README: not ported yet).
+    assert "gold/events_flattened" not in built
+
+
+def test_snowflake_bronze_was_loaded_by_copy_from_the_stage(both_warehouses):
+    *_, ledger = both_warehouses
+    loaded = {source: count for source, status, count in ledger if status == "loaded"}
+    assert set(loaded) == {"customers", "products", "transactions", "events"}
+    assert all(count == 2 for count in loaded.values())  # one file per source and day
+
+
+def test_every_silver_and_gold_table_is_the_same_on_both(both_warehouses):
+    _, _, duckdb_tables, snowflake_tables, _ = both_warehouses
+    assert all(rows for _, rows in duckdb_tables.values())
+    assert differences(duckdb_tables, snowflake_tables) == []
+    for table, column in [("silver.transactions", "total_amount"), ("gold.vw_daily_sales_analysis", "total_sales"),
+                          ("gold.top_products", "total_revenue"), ("gold.customer_sales_report", "revenue")]:
+        assert money_total(snowflake_tables, table, column) == money_total(duckdb_tables, table, column) > 0
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({}, "MEDALLION_WAREHOUSE=snowflake needs SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_PASSWORD, "
+         "SNOWFLAKE_ROLE, SNOWFLAKE_WAREHOUSE, SNOWFLAKE_DATABASE"),
+    ({**SNOWFLAKE_ENV, "SNOWFLAKE_ACCOUNT": "xy12345.snowflakecomputing.com"}, "SNOWFLAKE_ACCOUNT="),
+    ({**SNOWFLAKE_ENV, "MEDALLION_LANDING": "local"}, "set MEDALLION_LANDING=s3"),
+    ({**SNOWFLAKE_ENV}, "needs MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION"),
+    ({**SNOWFLAKE_ENV, "MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION": "s3 landing"},
+     "MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION='s3 landing' is not an identifier"),
+    ({**SNOWFLAKE_ENV, "MEDALLION_SNOWFLAKE_EMULATOR": "localstack"}, "MEDALLION_SNOWFLAKE_EMULATOR='localstack'"),
+])
+def test_bad_snowflake_settings_stop_start_up_naming_the_setting(clean_env, variables, message):
+    for name in SNOWFLAKE_ENV:
+        clean_env.delenv(name, raising=False)
+    clean_env.setenv("MEDALLION_WAREHOUSE", "snowflake")
+    clean_env.setenv("MEDALLION_LANDING", "s3")
+    clean_env.setenv("MEDALLION_S3_BUCKET", "landing")
+    for name, value in variables.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        get_settings()
+
+
+def test_snowflake_modules_are_imported_only_when_snowflake_is_chosen(tmp_path):
+    """The connector costs seconds of start-up: the default (DuckDB) definitions never import it."""
+    import subprocess  # noqa: PLC0415
+
+    code = ("import sys, medallion_platform.definitions; "
+            "print(sorted(m for m in sys.modules if m.startswith(('snowflake.connector', 'dagster_snowflake', "
+            "'medallion_platform.snowflake'))))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "SNOWFLAKE_"))}
+    env["MEDALLION_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
