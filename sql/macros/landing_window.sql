@@ -35,13 +35,17 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The (period, product, customer) groups any version of a revisited transaction falls in: a
-    correction can move a sale to another day, product or customer, so the group it leaves changes too. -#}
+{#- A (period, product, customer) group as one value, for a plain IN: a sale may name no customer or
+    product, which a tuple IN would never match. Values that collide ('a|b' + 'c' and 'a' + 'b|c') only
+    make a run rebuild a group more: the same key decides what is deleted and what is rebuilt. -#}
+{% macro sales_group_key(period_expression) -%}
+    concat(cast({{ period_expression }} as varchar), '|', coalesce(product_id, ''), '|', coalesce(customer_id, ''))
+{%- endmacro %}
+
+{#- The groups any version of a revisited transaction falls in: a correction can move a sale to another
+    day, product or customer, so the group it leaves changes too. -#}
 {% macro revisited_sales_groups(period) -%}
-    select distinct
-        {{ sales_period('transaction_date', period) }} as revisited_period,
-        product_id as revisited_product_id,
-        customer_id as revisited_customer_id
+    select {{ sales_group_key(sales_period('transaction_date', period)) }}
     from ({{ classified_transactions(keys_in_window=true) }}) as versions
     where transaction_id is not null and transaction_date is not null
 {%- endmacro %}
@@ -49,15 +53,11 @@
 {#- Whether a sales row, or a Gold fact row, is in a group (period, product, customer) this run's files
     can change: its customer or product has a version in the window (their attributes are in the facts),
     or a revisited transaction falls in the group. `period_column` is the row's period, `period` 'day' or
-    'month'; the row's ids are its unqualified product_id and customer_id, matched null-safely: a sale
-    may name no customer. The facts apply it to the rows they delete and to the sales they rebuild
-    from, so every group deleted is rebuilt from the sales it has now. -#}
+    'month'; the row's ids are its unqualified product_id and customer_id. The facts apply it to the rows
+    they delete and to the sales they rebuild from, so every group deleted is rebuilt from the sales it
+    has now. Uncorrelated subqueries only: each is computed once and probed by hash. -#}
 {% macro in_sales_groups_to_rebuild(period_column, period) -%}
     (customer_id in ({{ keys_in_landing_window('customers') }})
      or product_id in ({{ keys_in_landing_window('products') }})
-     or exists (
-        select 1 from ({{ revisited_sales_groups(period) }}) as revisited
-        where revisited.revisited_period = {{ period_column }}
-          and revisited.revisited_product_id is not distinct from product_id
-          and revisited.revisited_customer_id is not distinct from customer_id))
+     or {{ sales_group_key(period_column) }} in ({{ revisited_sales_groups(period) }}))
 {%- endmacro %}
