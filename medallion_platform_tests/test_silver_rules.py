@@ -1,13 +1,14 @@
 """Every Silver rule, fed crafted bad rows through the real loader and the real dbt models."""
 
 import json
+import shutil
 from decimal import Decimal
 
 import duckdb
 import pytest
 
 from medallion_platform.bronze.loader import load_source
-from medallion_platform.defs.dbt import dbt_resource
+from medallion_platform.defs.dbt import WINDOW_VARIABLES, dbt_resource
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.quality import RECONCILED_ENTITIES, reconcile
 from medallion_platform.sources import SOURCES
@@ -222,3 +223,27 @@ def test_every_bronze_row_reconciles(silver):
         counts = reconcile(silver, entity)
         assert counts.unaccounted == 0 and counts.bronze > 0, counts
     assert reconcile(silver, "transactions").superseded == 2
+
+
+@pytest.mark.parametrize("window, fails", [
+    (None, True),                          # no window (the nightly full refresh): every key is checked
+    (("2026-11-20", "2026-11-20"), True),  # T01 has a version in the window's files
+    (("2026-11-21", "2026-11-21"), False),  # it has none here: a run over this window cannot change it
+])
+def test_the_reconciliation_checks_the_windows_keys_or_all_of_bronze(silver, tmp_path, window, fails):
+    """A Silver transaction lost behind the pipeline's back fails the reconciliation when the check
+    covers its key: an incremental run checks every version of the keys its files carry, no more."""
+    (built,) = silver.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DELETE FROM silver.transactions WHERE transaction_id = 'T01'")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MEDALLION_DUCKDB_PATH", str(warehouse))
+        for name in WINDOW_VARIABLES:
+            env.delenv(name, raising=False)
+        for name, value in zip(WINDOW_VARIABLES, window or ()):
+            env.setenv(name, value)
+        invocation = dbt_resource().cli(["test", "--select", "transactions_reconcile_with_bronze"],
+                                        target_path=tmp_path / "target", raise_on_error=False).wait()
+    assert invocation.is_successful() is not fails, invocation.get_error()

@@ -26,7 +26,12 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging.version import Version
 
-from medallion_platform.defs.automation import FOLLOW_UPSTREAM, REBUILD_ON_CODE_CHANGE
+from medallion_platform.defs.automation import (
+    FOLLOW_UPSTREAM,
+    REBUILD_ON_CODE_CHANGE,
+    REFRESH_EVERY_15_MINUTES,
+    REFRESHED_EVERY_15_MINUTES,
+)
 from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import DBT_PROJECT_DIR, WAREHOUSE_WRITER_POOL
 from medallion_platform.warehouse import Warehouse
@@ -123,7 +128,11 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
         return list(dict.fromkeys(parents))
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
-        return REBUILD_ON_CODE_CHANGE if _is_view(dbt_resource_props) else FOLLOW_UPSTREAM
+        if _is_view(dbt_resource_props):
+            return REBUILD_ON_CODE_CHANGE
+        if REFRESHED_EVERY_15_MINUTES in dbt_resource_props["tags"]:
+            return REFRESH_EVERY_15_MINUTES
+        return FOLLOW_UPSTREAM
 
 
 TRANSLATOR = MedallionDbtTranslator()
@@ -195,10 +204,11 @@ def keep_parse_state(invocation_target: Path) -> None:
 
 # Three steps, one per kind of rebuild: the Silver dimensions (and the views, when their SQL
 # changes), the models that follow the landing-day partitions (Silver transactions merged on their
-# id, and the Gold sales facts rebuilt by date), and the Gold tables that rank or segment over all
-# history. Blocking checks between steps (dbt ERROR tests, as Dagster checks) keep a step off data
-# a failed check condemned; within the incremental step, dbt build itself skips the facts when a
-# test on silver.transactions fails.
+# id, and the Gold sales facts rebuilt for the groups a window's files touch), and the Gold tables
+# that rank or segment over all history, refreshed on a cadence (defs/automation.py). Blocking
+# checks between steps (dbt ERROR tests, as Dagster checks) keep a step off data a failed check
+# condemned; within the incremental step, dbt build itself skips the facts when a test on
+# silver.transactions fails.
 PARTITIONED = "tag:partitioned_by_landing_day"
 
 
@@ -217,16 +227,16 @@ def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wareh
 def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
                            config: DbtBuildConfig):
     """Silver transactions merged on transaction_id for the ids the window's files carry, then the Gold
-    sales facts rebuilt for the dates (and months) those files can change."""
+    sales facts rebuilt for the (day or month, product, customer) groups those files can change."""
     yield from _build(context, dbt, warehouse, config)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
-            select="path:models/gold", exclude=PARTITIONED, name="gold_dbt_models",
+            select=f"tag:{REFRESHED_EVERY_15_MINUTES}", name="gold_dbt_models",
             backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
 def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
                     config: DbtBuildConfig):
-    """Gold business tables rebuilt whole: they rank or segment over all history."""
+    """Gold business tables rebuilt whole, every 15 minutes at most: they rank or segment over all history."""
     yield from _build(context, dbt, warehouse, config)
 
 

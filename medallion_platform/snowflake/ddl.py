@@ -276,7 +276,7 @@ def _positive(column: str) -> str:
 
 
 SILVER_RULES: dict[str, SilverRules] = {
-    "customers": SilverRules(  # customers_classified.sql
+    "customers": SilverRules(  # classified_customers, sql/macros/classification.sql
         cleaned=(
             ("customer_id", _trimmed("b.customer_id")),
             ("name", f"NULLIF({_title_case('b.name')}, '')"),
@@ -308,7 +308,7 @@ SILVER_RULES: dict[str, SilverRules] = {
         joins="LEFT JOIN {silver}.country_aliases AS a ON UPPER(TRIM(b.country)) = a.alias",
         seeds=("country_aliases",),
     ),
-    "products": SilverRules(  # products_classified.sql
+    "products": SilverRules(  # classified_products, sql/macros/classification.sql
         cleaned=(
             ("product_id", _trimmed("b.product_id")),
             ("product_name", f"NULLIF({_title_case('b.name')}, '')"),
@@ -334,7 +334,7 @@ SILVER_RULES: dict[str, SilverRules] = {
             ("is_active", "BOOLEAN"),
         ),
     ),
-    "transactions": SilverRules(  # transactions_classified.sql
+    "transactions": SilverRules(  # classified_transactions, sql/macros/classification.sql
         cleaned=(
             ("transaction_id", _trimmed("b.transaction_id")),
             ("customer_id", _trimmed("b.customer_id")),

@@ -2,15 +2,14 @@
     materialized='incremental',
     incremental_strategy='append',
     tags=['partitioned_by_landing_day'],
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where purchase_month in ({{ sales_months_to_rebuild() }}){% endif %}",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_sales_groups_to_rebuild('purchase_month', 'month') }}{% endif %}",
 ) }}
--- The dates to rebuild come from these (see macros/landing_window.sql):
--- depends_on: {{ ref('transactions_classified') }}
--- depends_on: {{ ref('transactions') }}
--- depends_on: {{ ref('customers_classified') }}
--- depends_on: {{ ref('products_classified') }}
+-- The groups to rebuild are read from the window's Bronze rows (see macros/landing_window.sql):
+-- depends_on: {{ source('bronze', 'transactions') }}
+-- depends_on: {{ source('bronze', 'customers') }}
+-- depends_on: {{ source('bronze', 'products') }}
 {# What each customer buys of each product, month by month, as the seed systems' view of the same name.
-    Incremental by month window: a run deletes and rebuilds only the months its files can change. -#}
+    Incremental: a run deletes and rebuilds only the (month, product, customer) rows its files can change. -#}
 select
     customer_id,
     customer_type,
@@ -25,7 +24,7 @@ select
     {{ dbt.datediff('min(transaction_date)', 'max(transaction_date)', 'day') }} as days_between_first_last_purchase
 from {{ ref('sales_enriched') }}
 {% if is_incremental() %}
-where cast({{ dbt.date_trunc('month', 'transaction_date') }} as date) in ({{ sales_months_to_rebuild() }})
+where {{ in_sales_groups_to_rebuild(sales_period('transaction_date', 'month'), 'month') }}
 {% endif %}
 group by
     customer_id,

@@ -2,15 +2,14 @@
     materialized='incremental',
     incremental_strategy='append',
     tags=['partitioned_by_landing_day'],
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where transaction_date in ({{ sales_dates_to_rebuild() }}){% endif %}",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_sales_groups_to_rebuild('transaction_date', 'day') }}{% endif %}",
 ) }}
--- The dates to rebuild come from these (see macros/landing_window.sql):
--- depends_on: {{ ref('transactions_classified') }}
--- depends_on: {{ ref('transactions') }}
--- depends_on: {{ ref('customers_classified') }}
--- depends_on: {{ ref('products_classified') }}
+-- The groups to rebuild are read from the window's Bronze rows (see macros/landing_window.sql):
+-- depends_on: {{ source('bronze', 'transactions') }}
+-- depends_on: {{ source('bronze', 'customers') }}
+-- depends_on: {{ source('bronze', 'products') }}
 {# Daily sales per product and customer, as the seed systems' view of the same name.
-    Incremental by date window: a run deletes and rebuilds only the dates its files can change. -#}
+    Incremental: a run deletes and rebuilds only the (date, product, customer) rows its files can change. -#}
 select
     transaction_date,
     product_id,
@@ -25,6 +24,6 @@ select
     {{ money_ratio('sum(total_amount)', 'count(distinct transaction_id)') }} as avg_transaction_value
 from {{ ref('sales_enriched') }}
 {% if is_incremental() %}
-where transaction_date in ({{ sales_dates_to_rebuild() }})
+where {{ in_sales_groups_to_rebuild('transaction_date', 'day') }}
 {% endif %}
 group by transaction_date, product_id, product_name, product_category, customer_id, customer_type

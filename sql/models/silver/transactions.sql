@@ -8,14 +8,15 @@
 {#- One row per transaction: the latest version, when it is usable. Orphans (unknown customer or
     product) stay and are flagged, so revenue never vanishes in a join.
     Incremental, as a MERGE on transaction_id: a run revisits only the ids with a version in the
-    window's files, judged against all their versions; the post-hook removes ids whose latest
-    version is now quarantined. -#}
+    window's files, classified against all their versions and nothing else (macros/classification.sql);
+    the post-hook removes ids whose latest version is now quarantined. -#}
 with valid as (
-    select * from {{ ref('transactions_classified') }}
-    where _status = 'valid'
     {% if is_incremental() %}
-      and transaction_id in ({{ transaction_ids_in_window() }})
+    select * from ({{ classified_transactions(keys_in_window=true) }}) as revisited
+    {% else %}
+    select * from {{ ref('transactions_classified') }}
     {% endif %}
+    where _status = 'valid'
 )
 
 select
