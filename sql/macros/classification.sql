@@ -4,6 +4,11 @@
     keys that have a version in the window's files: every version of those keys (the latest decides),
     no other key's, so the work follows the new files rather than the whole history. -#}
 
+{#- The Bronze lineage every classified row carries on: which file and row it came from, and when. -#}
+{% macro lineage_columns(prefix='') -%}
+    {{ prefix }}_source_file, {{ prefix }}_row_number, {{ prefix }}_load_id, {{ prefix }}_landing_date, {{ prefix }}_ingested_at
+{%- endmacro %}
+
 {#- The Bronze column that identifies an entity's versions. -#}
 {% macro entity_key(entity) -%}
     {{ return({'customers': 'customer_id', 'products': 'product_id', 'transactions': 'transaction_id'}[entity]) }}
@@ -74,11 +79,7 @@ cleaned as (
             else 'Other'
         end as gender,
         case when bronze.total_purchases < 0 then 0 else bronze.total_purchases end as total_purchases,
-        bronze._source_file,
-        bronze._row_number,
-        bronze._load_id,
-        bronze._landing_date,
-        bronze._ingested_at
+        {{ lineage_columns('bronze.') }}
     from bronze
     left join country_aliases
         on upper(trim(bronze.country)) = country_aliases.alias
@@ -98,11 +99,7 @@ select
     total_purchases,
     {{ row_status('customer_id', "case when customer_id is null then 'missing customer_id' end") }} as _status,
     case when customer_id is null then 'missing customer_id' end as _quarantine_reason,
-    _source_file,
-    _row_number,
-    _load_id,
-    _landing_date,
-    _ingested_at
+    {{ lineage_columns() }}
 from cleaned
 {%- endmacro %}
 
@@ -119,11 +116,7 @@ with cleaned as (
         stock_quantity as stock_given,
         case when rating between 0 and 5 then rating end as rating,
         is_active,
-        _source_file,
-        _row_number,
-        _load_id,
-        _landing_date,
-        _ingested_at
+        {{ lineage_columns() }}
     from ({{ bronze_versions('products', keys_in_window) }}) as bronze
 )
 
@@ -140,11 +133,7 @@ select
     is_active,
     {{ row_status('product_id', "case when product_id is null then 'missing product_id' end") }} as _status,
     case when product_id is null then 'missing product_id' end as _quarantine_reason,
-    _source_file,
-    _row_number,
-    _load_id,
-    _landing_date,
-    _ingested_at
+    {{ lineage_columns() }}
 from cleaned
 {%- endmacro %}
 
@@ -161,11 +150,7 @@ with parsed as (
         {{ parse_feed_timestamp('transaction_date') }} as transaction_at,
         nullif(trim(payment_method), '') as payment_method,
         nullif(trim(store_type), '') as store_type,
-        _source_file,
-        _row_number,
-        _load_id,
-        _landing_date,
-        _ingested_at
+        {{ lineage_columns() }}
     from ({{ bronze_versions('transactions', keys_in_window) }}) as bronze
 ),
 
@@ -202,10 +187,6 @@ select
     store_type,
     _status,
     case when _status = 'quarantined' then _quarantine_reason end as _quarantine_reason,
-    _source_file,
-    _row_number,
-    _load_id,
-    _landing_date,
-    _ingested_at
+    {{ lineage_columns() }}
 from classified
 {%- endmacro %}
