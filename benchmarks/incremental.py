@@ -21,7 +21,6 @@ or the comparison would be between different work. The target ratio is (a) / (b)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -37,8 +36,9 @@ from dagster import DagsterEventType, DagsterInstance, Definitions, define_asset
 from medallion_platform.generate import GenerateConfig
 from medallion_platform.settings import get_settings
 
+from recording import BenchmarkError, record_stop, write_result  # benchmarks/recording.py
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MEDALLION = Path(sys.executable).with_name("medallion")
 
 TARGET_RATIO = 0.10
@@ -56,9 +56,6 @@ SELECT (SELECT count(*) FROM silver.transactions),
        (SELECT sum(number_of_purchases) FROM gold.client_activity)
 """
 
-
-class BenchmarkError(RuntimeError):
-    """A step of the benchmark did not do what the measurement needs."""
 
 
 def medallion(env: dict[str, str], *args: str, timeout: float) -> str:
@@ -203,15 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         result["summary"] = report(result["repetitions"])
         return 0
     except (BenchmarkError, subprocess.TimeoutExpired, KeyboardInterrupt) as error:
-        result["error"] = f"{type(error).__name__}: {error}"
-        print(f"\nbenchmark stopped: {result['error']}", file=sys.stderr)
-        return 1
+        return record_stop(result, error)
     finally:
-        result["wall_seconds"] = round(time.time() - started, 1)
-        RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"incremental-{result['started_at'].replace(':', '')}.json"
-        path.write_text(json.dumps(result, indent=2))
-        print(f"\nresult: {path}")
+        write_result("incremental", result, started)
 
 
 def report(repetitions: list[dict]) -> dict:

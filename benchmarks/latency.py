@@ -15,7 +15,6 @@ the Dagster instance, to show where the time went.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -34,8 +33,9 @@ from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 
+from recording import BenchmarkError, record_stop, write_result  # benchmarks/recording.py
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BIN = Path(sys.executable).parent  # the venv's console scripts, beside the interpreter running this
 
 TARGET_P50_SECONDS = 20.0
@@ -45,9 +45,6 @@ SENSORS = ("landed_files_to_bronze", "follow_bronze")
 GOLD_ROWS_FOR_DAY = ("SELECT coalesce(sum(num_transactions), 0) FROM gold.vw_daily_sales_analysis "
                      "WHERE transaction_date = ?")
 
-
-class BenchmarkError(RuntimeError):
-    """The pipeline did not do what the measurement needs (a run failed, a wait timed out)."""
 
 
 def medallion(env: dict[str, str], *args: str, timeout: float) -> str:
@@ -375,15 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         result["summary"] = report(result["drops"])
         return 0
     except (BenchmarkError, subprocess.TimeoutExpired, KeyboardInterrupt) as error:
-        result["error"] = f"{type(error).__name__}: {error}"
-        print(f"\nbenchmark stopped: {result['error']}", file=sys.stderr)
-        return 1
+        return record_stop(result, error)
     finally:
-        result["wall_seconds"] = round(time.time() - started, 1)
-        RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"latency-{result['started_at'].replace(':', '')}.json"
-        path.write_text(json.dumps(result, indent=2))
-        print(f"\nresult: {path}")
+        write_result("latency", result, started)
 
 
 if __name__ == "__main__":
