@@ -145,10 +145,11 @@ class DbtBuildConfig(Config):
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
            config: DbtBuildConfig) -> Iterator:
     """dbt build on the selected models, each followed by its tests. A failing ERROR-severity test
-    skips the models built on it; WARN tests only report. A partitioned step passes its window."""
+    skips the models built on it; WARN tests only report. A partitioned step passes its window, except
+    in a full refresh, which rebuilds and tests everything whatever partition it was launched for."""
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    partitioned = context.has_partition_key_range or context.has_partition_key
-    with landing_window_environment(context.partition_time_window if partitioned else None):
+    windowed = (context.has_partition_key_range or context.has_partition_key) and not config.full_refresh
+    with landing_window_environment(context.partition_time_window if windowed else None):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = list(invocation.stream())
     keep_parse_state(invocation.target_path)
