@@ -81,15 +81,16 @@ def automation_ticks(tmp_path_factory):
 
 def test_the_first_tick_requests_the_day_partitions_built_on_bronze_transactions(automation_ticks):
     _, ticks, _ = automation_ticks
-    # Silver transactions and the Gold facts read Bronze's day (through views), so they go together;
-    # not the views between them (transactions_classified, the quarantine): those show Bronze live.
-    assert ticks[0] == {"silver/transactions": {LATEST}, "gold/vw_daily_sales_analysis": {LATEST},
-                        "gold/vw_customer_product_affinity": {LATEST}}
+    # What the day revisits, Silver transactions and the Gold facts all read Bronze's day, so they go
+    # together; not the views (transactions_classified, the quarantine): those show Bronze live.
+    assert ticks[0] == {"silver/transactions_revisited": {LATEST}, "silver/transactions": {LATEST},
+                        "gold/vw_daily_sales_analysis": {LATEST}, "gold/vw_customer_product_affinity": {LATEST}}
 
 
 def test_the_chain_reaches_the_gold_facts_for_the_latest_day_only(automation_ticks):
     _, ticks, _ = automation_ticks
     requested = {key: partitions for tick in ticks for key, partitions in tick.items()}
+    assert requested["silver/transactions_revisited"] == {LATEST}
     assert requested["silver/transactions"] == {LATEST}
     assert requested["gold/vw_daily_sales_analysis"] == {LATEST}
     assert requested["gold/vw_customer_product_affinity"] == {LATEST}

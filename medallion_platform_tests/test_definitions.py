@@ -9,7 +9,7 @@ from medallion_platform.settings import WAREHOUSE_WRITER_POOL, SettingsError, ge
 SOURCES = ("customers", "events", "products", "transactions")
 SILVER = ("country_aliases", "customers", "customers_classified", "customers_quarantine", "products",
           "products_classified", "products_quarantine", "transactions", "transactions_classified",
-          "transactions_quarantine")
+          "transactions_quarantine", "transactions_revisited")
 GOLD = ("client_activity", "customer_sales_report", "events_flattened", "inventory_status", "sales_by_country",
         "top_products", "vw_customer_product_affinity", "vw_daily_sales_analysis")
 
@@ -42,12 +42,14 @@ def test_lineage_runs_from_generated_files_to_gold():
     assert parents("silver/transactions_classified") == {"bronze/transactions"}
     # Tables built on views also depend on what is beneath the views: the data they follow.
     assert parents("silver/transactions") == {"silver/transactions_classified", "bronze/transactions",
-                                              "silver/customers", "silver/products"}
-    # The incremental facts also read the window's Bronze rows, which tell them what to rebuild; the
-    # sales join every Gold model shares (gold.sales_enriched) is ephemeral, so they read its Silver tables.
+                                              "silver/transactions_revisited", "silver/customers", "silver/products"}
+    # What an incremental run revisits: the transactions its files carry, and those of the customers and
+    # products its files carry.
+    assert parents("silver/transactions_revisited") == {"bronze/transactions", "bronze/customers", "bronze/products"}
+    # The incremental facts rebuild the groups of the revisited transactions; the sales join every Gold
+    # model shares (macros/enrich_sales.sql) reads the Silver tables.
     assert parents("gold/vw_daily_sales_analysis") == {
-        "silver/transactions", "silver/customers", "silver/products",
-        "bronze/transactions", "bronze/customers", "bronze/products"}
+        "silver/transactions", "silver/transactions_revisited", "silver/customers", "silver/products"}
     assert parents("gold/top_products") == {"silver/transactions", "silver/products", "silver/customers"}
     assert parents("gold/events_flattened") == {"bronze/events"}
 
@@ -84,7 +86,8 @@ def test_dbt_tests_are_asset_checks():
 def test_bronze_and_the_sales_facts_are_partitioned_by_landing_day():
     partitioned = {k.to_user_string() for k in _graph().get_all_asset_keys() if _graph().get(k).partitions_def}
     assert partitioned == {f"bronze/{s}" for s in SOURCES} | {
-        "silver/transactions", "gold/vw_daily_sales_analysis", "gold/vw_customer_product_affinity"}
+        "silver/transactions_revisited", "silver/transactions", "gold/vw_daily_sales_analysis",
+        "gold/vw_customer_product_affinity"}
 
 
 def test_sensors_schedule_and_automation_are_on_by_default():

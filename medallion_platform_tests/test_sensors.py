@@ -131,7 +131,7 @@ def test_a_request_carries_the_tables_built_on_its_bronze_partition_but_no_views
 
     # The Gold tables over all history follow every 15 minutes (test_automation.py), not per file.
     assert selected["transactions"] == {
-        "bronze/transactions", "silver/transactions",
+        "bronze/transactions", "silver/transactions_revisited", "silver/transactions",
         "gold/vw_daily_sales_analysis", "gold/vw_customer_product_affinity"}
     # The flattened events view is rebuilt from the data (its columns follow the payloads), so it counts.
     assert selected["events"] == {"bronze/events", "gold/events_flattened"}

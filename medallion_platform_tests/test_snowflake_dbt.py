@@ -248,11 +248,14 @@ def test_the_edge_rows_are_cleaned_alike(rounds):
 
 
 def test_the_snowflake_incremental_run_merged_and_deleted(rounds):
-    """Day 2 went through dbt-snowflake's incremental path, not a rebuild: delete+insert on
-    silver.transactions and the pre-hook deletes on the Gold facts are what dbt ran."""
+    """Day 2 went through dbt-snowflake's incremental path, not a rebuild: on silver.transactions and
+    the Gold facts, one explicit transaction deletes the rows the run replaces and inserts their
+    rebuilt rows (macros/replace_where.sql), so no reader sees one without the other."""
     warehouses, _ = rounds
     run = warehouses.tmp / "snowflake" / "target" / "run" / "medallion" / "models"
-    merge = (run / "silver" / "transactions.sql").read_text().lower()
-    assert "delete from" in merge and "__dbt_tmp" in merge and "insert into" in merge
-    for model in ("vw_daily_sales_analysis", "vw_customer_product_affinity"):
-        assert "insert into" in (run / "gold" / f"{model}.sql").read_text().lower(), model
+    for layer, model, replaced in [("silver", "transactions", "transactions_revisited"),
+                                   ("gold", "vw_daily_sales_analysis", "hash(transaction_date, product_id, customer_id)"),
+                                   ("gold", "vw_customer_product_affinity", "hash(purchase_month, product_id, customer_id)")]:
+        statements = [s.strip() for s in (run / layer / f"{model}.sql").read_text().lower().split(";") if s.strip()]
+        assert [s.split()[0] for s in statements] == ["begin", "delete", "insert", "commit"], model
+        assert replaced in statements[1] and "__dbt_tmp" in statements[2], model

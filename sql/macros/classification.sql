@@ -1,8 +1,8 @@
 {#- The Silver rules, one macro per entity: every Bronze row cleaned and given its fate (valid, superseded
     or quarantined, with every reason that applies). The *_classified views are these macros over all of
-    Bronze; an incremental run calls them with keys_in_window=true, which ranks only the versions of the
-    keys that have a version in the window's files: every version of those keys (the latest decides),
-    no other key's, so the work follows the new files rather than the whole history. -#}
+    Bronze; an incremental run passes `keys`, a query of the keys it revisits, and they rank only the
+    versions of those keys: every version of them (the latest decides), no other key's, so the work
+    follows the new files rather than the whole history. -#}
 
 {#- The Bronze lineage every classified row carries on: which file and row it came from, and when. -#}
 {% macro lineage_columns(prefix='') -%}
@@ -25,25 +25,25 @@
     where {{ in_landing_window() }} and {{ cleaned_key(entity) }} is not null
 {%- endmacro %}
 
-{#- The entity's Bronze rows: all, or every version of the keys in the landing window. The key filter
-    comes before the version ranking, so the ranking reads only those keys' rows. -#}
-{% macro bronze_versions(entity, keys_in_window=false) -%}
+{#- The entity's Bronze rows: all (keys none), or every version of the keys the query `keys` returns.
+    The key filter comes before the version ranking, so the ranking reads only those keys' rows. -#}
+{% macro bronze_versions(entity, keys=none) -%}
     select * from {{ source('bronze', entity) }}
-    {%- if keys_in_window %}
-    where {{ cleaned_key(entity) }} in ({{ keys_in_landing_window(entity) }})
+    {%- if keys is not none %}
+    where {{ cleaned_key(entity) }} in ({{ keys }})
     {%- endif %}
 {%- endmacro %}
 
-{% macro classified(entity, keys_in_window=false) -%}
-    {%- if entity == 'customers' -%} {{ classified_customers(keys_in_window) }}
-    {%- elif entity == 'products' -%} {{ classified_products(keys_in_window) }}
-    {%- else -%} {{ classified_transactions(keys_in_window) }}
+{% macro classified(entity, keys=none) -%}
+    {%- if entity == 'customers' -%} {{ classified_customers(keys) }}
+    {%- elif entity == 'products' -%} {{ classified_products(keys) }}
+    {%- else -%} {{ classified_transactions(keys) }}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro classified_customers(keys_in_window=false) -%}
+{% macro classified_customers(keys=none) -%}
 with bronze as (
-    {{ bronze_versions('customers', keys_in_window) }}
+    {{ bronze_versions('customers', keys) }}
 ),
 
 country_aliases as (
@@ -103,7 +103,7 @@ select
 from cleaned
 {%- endmacro %}
 
-{% macro classified_products(keys_in_window=false) -%}
+{% macro classified_products(keys=none) -%}
 with cleaned as (
     select
         {{ cleaned_key('products') }} as product_id,
@@ -117,7 +117,7 @@ with cleaned as (
         case when rating between 0 and 5 then rating end as rating,
         is_active,
         {{ lineage_columns() }}
-    from ({{ bronze_versions('products', keys_in_window) }}) as bronze
+    from ({{ bronze_versions('products', keys) }}) as bronze
 )
 
 select
@@ -138,7 +138,7 @@ from cleaned
 {%- endmacro %}
 
 {#- The latest version of an id decides: a bad correction quarantines, it does not resurrect the old one. -#}
-{% macro classified_transactions(keys_in_window=false) -%}
+{% macro classified_transactions(keys=none) -%}
 with parsed as (
     select
         {{ cleaned_key('transactions') }} as transaction_id,
@@ -151,7 +151,7 @@ with parsed as (
         nullif(trim(payment_method), '') as payment_method,
         nullif(trim(store_type), '') as store_type,
         {{ lineage_columns() }}
-    from ({{ bronze_versions('transactions', keys_in_window) }}) as bronze
+    from ({{ bronze_versions('transactions', keys) }}) as bronze
 ),
 
 checked as (

@@ -16,16 +16,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Transactions whose latest version in Bronze is now quarantined, among the ids the window revisits:
-    an incremental Silver run removes them (the merge only inserts valid ones). -#}
-{% macro drop_transactions_no_longer_valid() -%}
-    delete from {{ this }}
-    where transaction_id in (
-        select transaction_id from ({{ classified_transactions(keys_in_window=true) }}) as revisited
-        where _status = 'quarantined' and transaction_id is not null
-    )
-{%- endmacro %}
-
 {#- A sales date as the period a Gold fact groups it by: 'day' or 'month'. -#}
 {% macro sales_period(date_expression, period) -%}
     {%- if period == 'month' -%}
@@ -36,28 +26,59 @@
 {%- endmacro %}
 
 {#- A (period, product, customer) group as one value, for a plain IN: a sale may name no customer or
-    product, which a tuple IN would never match. Values that collide ('a|b' + 'c' and 'a' + 'b|c') only
-    make a run rebuild a group more: the same key decides what is deleted and what is rebuilt. -#}
+    product, which a tuple IN would never match, and HASH (the same function on DuckDB and Snowflake)
+    takes NULLs. One 64-bit integer is also the cheapest key to probe for millions of rows. Two groups
+    with the same hash only make a run rebuild a group more: the same key decides what is deleted and
+    what is rebuilt. -#}
 {% macro sales_group_key(period_expression) -%}
-    concat(cast({{ period_expression }} as varchar), '|', coalesce(product_id, ''), '|', coalesce(customer_id, ''))
+    hash({{ period_expression }}, product_id, customer_id)
 {%- endmacro %}
 
-{#- The groups any version of a revisited transaction falls in: a correction can move a sale to another
-    day, product or customer, so the group it leaves changes too. -#}
-{% macro revisited_sales_groups(period) -%}
-    select {{ sales_group_key(sales_period('transaction_date', period)) }}
-    from ({{ classified_transactions(keys_in_window=true) }}) as versions
+{#- The transactions a run's files can change: those with a version in the window's files, and those
+    of a customer or product with a version there (silver.transactions records whether their customer
+    and product are known; the Gold facts carry their attributes). The second part reads Silver as the
+    previous run left it, as an incremental model reads itself: named, not ref()'d, since
+    silver.transactions is built on the model that calls this (transactions_revisited). -#}
+{% macro revisited_transaction_ids() -%}
+    {{ keys_in_landing_window('transactions') }}
+    {%- set silver_transactions = adapter.get_relation(this.database, this.schema, 'transactions') %}
+    {%- if silver_transactions is not none %}
+    union
+    select transaction_id from {{ silver_transactions }}
+    where customer_id in ({{ keys_in_landing_window('customers') }})
+       or product_id in ({{ keys_in_landing_window('products') }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- The (period, product, customer) groups this run's files can change, each as sales_period,
+    product_id, customer_id: every group a version of a revisited transaction falls in. A correction can
+    move a sale to another day, product or customer, so the group it leaves changes too; a customer or
+    product with a version in the window brings all its transactions (revisited_transaction_ids). -#}
+{% macro sales_groups_to_rebuild(period) -%}
+    select {{ sales_period('transaction_date', period) }} as sales_period, product_id, customer_id
+    from {{ ref('transactions_revisited') }}
     where transaction_id is not null and transaction_date is not null
 {%- endmacro %}
 
-{#- Whether a sales row, or a Gold fact row, is in a group (period, product, customer) this run's files
-    can change: its customer or product has a version in the window (their attributes are in the facts),
-    or a revisited transaction falls in the group. `period_column` is the row's period, `period` 'day' or
-    'month'; the row's ids are its unqualified product_id and customer_id. The facts apply it to the rows
-    they delete and to the sales they rebuild from, so every group deleted is rebuilt from the sales it
-    has now. Uncorrelated subqueries only: each is computed once and probed by hash. -#}
+{#- Whether a sales row, or a Gold fact row, is in a group sales_groups_to_rebuild lists. `period_column`
+    is the row's period, `period` 'day' or 'month'; the row's ids are its unqualified product_id and
+    customer_id. The facts apply it to the rows they delete and to the sales they rebuild from, so every
+    group deleted is rebuilt from the sales it has now. The period test comes first: a plain column
+    against a few values, which the warehouse applies while it scans (on DuckDB it skips the row groups
+    of other days), so the group key is only computed for the rows of those periods. -#}
 {% macro in_sales_groups_to_rebuild(period_column, period) -%}
-    (customer_id in ({{ keys_in_landing_window('customers') }})
-     or product_id in ({{ keys_in_landing_window('products') }})
-     or {{ sales_group_key(period_column) }} in ({{ revisited_sales_groups(period) }}))
+    ({{ period_column }} in (select sales_period from ({{ sales_groups_to_rebuild(period) }}) as groups)
+     and {{ sales_group_key(period_column) }} in (
+         select {{ sales_group_key('sales_period') }} from ({{ sales_groups_to_rebuild(period) }}) as groups))
+{%- endmacro %}
+
+{#- The Silver transactions a Gold fact aggregates, for enrich_sales: on an incremental run only the
+    sales of the groups it rebuilds, filtered before the attribute joins. -#}
+{% macro sales_to_aggregate(period) -%}
+    {%- if is_incremental() -%}
+    (select * from {{ ref('transactions') }}
+     where {{ in_sales_groups_to_rebuild(sales_period('transaction_date', period), period) }})
+    {%- else -%}
+    {{ ref('transactions') }}
+    {%- endif -%}
 {%- endmacro %}

@@ -1,13 +1,11 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='replace_where',
+    incremental_predicates=["{{ in_sales_groups_to_rebuild('purchase_month', 'month') }}"],
     tags=['partitioned_by_landing_day'],
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_sales_groups_to_rebuild('purchase_month', 'month') }}{% endif %}",
 ) }}
--- The groups to rebuild are read from the window's Bronze rows (see macros/landing_window.sql):
--- depends_on: {{ source('bronze', 'transactions') }}
--- depends_on: {{ source('bronze', 'customers') }}
--- depends_on: {{ source('bronze', 'products') }}
+-- The groups to rebuild are those of the transactions this run revisits (macros/landing_window.sql):
+-- depends_on: {{ ref('transactions_revisited') }}
 {# What each customer buys of each product, month by month, as the seed systems' view of the same name.
     Incremental: a run deletes and rebuilds only the (month, product, customer) rows its files can change. -#}
 select
@@ -22,10 +20,7 @@ select
     sum(total_amount) as total_spent,
     {{ money_ratio('sum(total_amount)', 'count(total_amount)') }} as avg_purchase_amount,
     {{ dbt.datediff('min(transaction_date)', 'max(transaction_date)', 'day') }} as days_between_first_last_purchase
-from {{ ref('sales_enriched') }}
-{% if is_incremental() %}
-where {{ in_sales_groups_to_rebuild(sales_period('transaction_date', 'month'), 'month') }}
-{% endif %}
+from ({{ enrich_sales(sales_to_aggregate('month')) }}) as sales
 group by
     customer_id,
     customer_type,

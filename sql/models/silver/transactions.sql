@@ -1,24 +1,15 @@
 {{ config(
     materialized='incremental',
-    unique_key='transaction_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy='replace_where',
+    incremental_predicates=["transaction_id in (select transaction_id from {{ ref('transactions_revisited') }})"],
     tags=['partitioned_by_landing_day'],
-    post_hook="{% if is_incremental() %}{{ drop_transactions_no_longer_valid() }}{% endif %}",
 ) }}
 {#- One row per transaction: the latest version, when it is usable. Orphans (unknown customer or
     product) stay and are flagged, so revenue never vanishes in a join.
-    Incremental, as a MERGE on transaction_id: a run revisits only the ids with a version in the
-    window's files, classified against all their versions and nothing else (macros/classification.sql);
-    the post-hook removes ids whose latest version is now quarantined. -#}
-with valid as (
-    {% if is_incremental() %}
-    select * from ({{ classified_transactions(keys_in_window=true) }}) as revisited
-    {% else %}
-    select * from {{ ref('transactions_classified') }}
-    {% endif %}
-    where _status = 'valid'
-)
-
+    Built from all of Bronze (transactions_classified); incremental runs merge on transaction_id: a
+    run replaces every id it revisits (transactions_revisited) with its valid latest version, so an id
+    whose latest version is now quarantined leaves (macros/replace_where.sql). #}
+-- depends_on: {{ ref('transactions_revisited') }}
 select
     valid.transaction_id,
     valid.customer_id,
@@ -35,6 +26,7 @@ select
     valid._load_id,
     valid._landing_date,
     valid._ingested_at
-from valid
+from {{ ref('transactions_revisited') if is_incremental() else ref('transactions_classified') }} as valid
 left join {{ ref('customers') }} as customers on valid.customer_id = customers.customer_id
 left join {{ ref('products') }} as products on valid.product_id = products.product_id
+where valid._status = 'valid'
