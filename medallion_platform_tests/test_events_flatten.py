@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.defs.events import events_flattened
-from medallion_platform.events_flatten import create_flattened_view, generate_flattened_view
+from medallion_platform.events_flatten import DuckDBFlatten, replace_flattened_view
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.sources import SOURCES
@@ -62,9 +62,7 @@ def land_events(con, landing: LocalLandingZone, key: str, records: list[dict]) -
 
 
 def regenerate(con):
-    view = generate_flattened_view(con, "gold")
-    create_flattened_view(con, view)
-    return view
+    return replace_flattened_view(DuckDBFlatten(con), "gold")
 
 
 def described_columns(con) -> list[tuple[str, str]]:

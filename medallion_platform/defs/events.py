@@ -5,12 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from medallion_platform.defs.automation import FOLLOW_UPSTREAM
 from medallion_platform.defs.dbt import GOLD_FRESHNESS
-from medallion_platform.events_flatten import (
-    VIEW_NAME,
-    create_flattened_view,
-    dotted_path,
-    generate_flattened_view,
-)
+from medallion_platform.events_flatten import VIEW_NAME, DuckDBFlatten, dotted_path, replace_flattened_view
 from medallion_platform.partitions import ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 
@@ -35,8 +30,7 @@ SCHEMA = "gold"
 )
 def events_flattened(context: AssetExecutionContext, duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        view = generate_flattened_view(con, SCHEMA)
-        create_flattened_view(con, view)
+        view = replace_flattened_view(DuckDBFlatten(con), SCHEMA)
         row_count = con.execute(f"SELECT count(*) FROM {view.qualified_name}").fetchone()[0]
     new_paths = [dotted_path(path) for path in view.new_paths]
     if new_paths:
