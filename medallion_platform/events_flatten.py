@@ -10,8 +10,9 @@ level at a time: a pass lists the keys of the objects found so far with the JSON
 and descends into the keys whose values are objects; a last pass tests the values of the string and
 integer leaves. The rules:
 
-- Nested objects are flattened to one column per leaf; arrays are kept whole as JSON (exploding them
-  would change the view's grain from one row per event).
+- Nested objects are flattened to one column per leaf, down to paths of MAX_DEPTH keys (each level
+  costs a pass; an object deeper still is one column, its JSON text); arrays are kept whole as JSON
+  (exploding them would change the view's grain from one row per event).
 - Types: JSON integers -> BIGINT (if one does not fit 64 bits, VARCHAR); numbers with a fraction, or
   integers mixed with them -> DOUBLE; true/false -> BOOLEAN; strings -> VARCHAR, or TIMESTAMP when every
   value is an ISO 8601 date-time with seconds (`2026-11-20T10:00:00.123Z`; an offset is converted to
@@ -41,6 +42,7 @@ from medallion_platform.bronze.loader import LINEAGE_COLUMNS, quote_ident, sql_l
 
 SOURCE_TABLE = "bronze.events"
 VIEW_NAME = "events_flattened"
+MAX_DEPTH = 8
 
 UTC_OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)"
 ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?" + UTC_OFFSET + "?"
@@ -147,7 +149,8 @@ def _discover_leaf_kinds(dialect: FlattenDialect) -> dict[Path, frozenset[str]]:
         kinds = dialect.child_kinds(parents)
         with_keys = {path[:-1] for path in kinds}
         leaves.update({parent: frozenset() for parent in parents if parent and parent not in with_keys})
-        parents = sorted(path for path, kinds_of in kinds.items() if kinds_of == {"OBJECT"})
+        deeper = len(parents[0]) + 1 < MAX_DEPTH
+        parents = sorted(path for path, kinds_of in kinds.items() if kinds_of == {"OBJECT"} and deeper)
         leaves.update({path: kinds_of for path, kinds_of in kinds.items() if path not in parents})
     return leaves
 
@@ -173,7 +176,7 @@ def _view_type(kinds: frozenset[str], every_value_passes: bool | None) -> str:
         return "DOUBLE"
     if kinds == {"VARCHAR"}:
         return "TIMESTAMP" if every_value_passes else "VARCHAR"
-    return "VARCHAR"  # mixed kinds
+    return "VARCHAR"  # mixed kinds, or an object deeper than MAX_DEPTH
 
 
 def _assign_names(paths: list[Path], previous_names: dict[Path, str]) -> dict[Path, str]:

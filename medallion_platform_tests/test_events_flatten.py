@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.defs.events import events_flattened
-from medallion_platform.events_flatten import DuckDBFlatten, replace_flattened_view
+from medallion_platform.events_flatten import MAX_DEPTH, DuckDBFlatten, replace_flattened_view
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.sources import SOURCES
@@ -179,6 +179,18 @@ def test_unsafe_keys_get_distinct_safe_names_that_stay_put(landing, con):
     assert con.execute(
         'SELECT "_1st", a_b, _load_id_2, a_b_2, a_b_3, a_b_4, _load_id > 0 FROM gold.events_flattened ORDER BY event_id'
     ).fetchall() == [(True, 3, "mine", 1, 2, None, True), (None, None, None, None, None, 4, True)]
+
+
+def test_objects_deeper_than_max_depth_stay_one_json_text_column(landing, con):
+    keys = [chr(ord("a") + i) for i in range(MAX_DEPTH + 1)]  # a path of MAX_DEPTH + 1 keys to the 1
+    deep: object = 1
+    for key in reversed(keys):
+        deep = {key: deep}
+    land_events(con, landing, "events/2026-11-20/e.jsonl", [{"event_id": "E1", **deep}])
+    view = regenerate(con)
+    column = next(c for c in view.columns if c.path and c.path[0] == "a")
+    assert (column.path, column.type) == (tuple(keys[:MAX_DEPTH]), "VARCHAR")
+    assert con.execute(f"SELECT {column.name} FROM gold.events_flattened").fetchone() == (f'{{"{keys[-1]}":1}}',)
 
 
 def test_the_generators_events_flatten_to_their_device_geo_page_and_cart_columns(tmp_path, landing, con):
