@@ -93,8 +93,8 @@ class FlattenDialect(ABC):
         in one pass over the table."""
 
     @abstractmethod
-    def select_expression(self, column: FlatColumn) -> str:
-        """The column in the view's SELECT list: its value cast to its type, under its name."""
+    def create_sql(self, view_name: str, columns: list[FlatColumn]) -> str:
+        """CREATE OR REPLACE VIEW over SOURCE_TABLE with these columns, each value cast to its type."""
 
     @abstractmethod
     def existing_column_paths(self, schema: str) -> dict[Path, str]:
@@ -102,7 +102,8 @@ class FlattenDialect(ABC):
 
     @abstractmethod
     def replace_view(self, view: FlattenedView) -> None:
-        """Create the schema if missing, run `view.create_sql`, and set each payload column's comment."""
+        """Create the schema if missing and run `view.create_sql`, each payload column's path its comment
+        by the time a reader sees the view."""
 
 
 def dotted_path(path: Path) -> str:
@@ -122,12 +123,11 @@ def replace_flattened_view(dialect: FlattenDialect, schema: str) -> FlattenedVie
     names = _assign_names(paths, previous_names)
     payload_columns = [FlatColumn(names[path], types[path], path) for path in paths]
     columns = payload_columns + [FlatColumn(name, type_, None) for name, type_ in LINEAGE_COLUMNS]
-    select_list = ",\n    ".join(dialect.select_expression(column) for column in columns)
     view = FlattenedView(
         schema=schema,
         columns=tuple(columns),
         new_paths=tuple(path for path in paths if path not in previous_names),
-        create_sql=f"CREATE OR REPLACE VIEW {schema}.{VIEW_NAME} AS\nSELECT\n    {select_list}\nFROM {SOURCE_TABLE}",
+        create_sql=dialect.create_sql(f"{schema}.{VIEW_NAME}", columns),
     )
     dialect.replace_view(view)
     return view
@@ -239,7 +239,11 @@ class DuckDBFlatten(FlattenDialect):
         ).fetchone()
         return dict(zip(tests, row))
 
-    def select_expression(self, column: FlatColumn) -> str:
+    def create_sql(self, view_name: str, columns: list[FlatColumn]) -> str:
+        select_list = ",\n    ".join(self._select_expression(column) for column in columns)
+        return f"CREATE OR REPLACE VIEW {view_name} AS\nSELECT\n    {select_list}\nFROM {SOURCE_TABLE}"
+
+    def _select_expression(self, column: FlatColumn) -> str:
         if column.path is None:
             return quote_ident(column.name)
         text = _text_of(column.path)
@@ -263,7 +267,7 @@ class DuckDBFlatten(FlattenDialect):
         return {tuple(json.loads(comment)): name for name, comment in rows}
 
     def replace_view(self, view: FlattenedView) -> None:
-        """In one transaction, so no reader sees a view without its comments."""
+        """The view, then its comments, in one transaction."""
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {view.schema}")
