@@ -14,6 +14,7 @@ from medallion_platform.events_flatten import MAX_DEPTH, DuckDBFlatten, replace_
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.sources import SOURCES
+from medallion_platform.warehouse import DuckDBWarehouse
 
 LINEAGE = [("_source_file", "VARCHAR"), ("_row_number", "BIGINT"), ("_ingested_at", "TIMESTAMPTZ"),
            ("_load_id", "BIGINT"), ("_landing_date", "DATE")]
@@ -222,7 +223,7 @@ def test_the_generators_events_flatten_to_their_device_geo_page_and_cart_columns
 def test_the_asset_creates_the_view_and_reports_rows_columns_and_new_paths(landing, con, warehouse):
     land_events(con, landing, "events/2026-11-20/e.jsonl", [FIRST_VISIT, SECOND_VISIT])
     con.close()  # the asset opens the file through its own resource
-    resources = {"duckdb": DuckDBResource(database=warehouse)}
+    resources = {"warehouse": DuckDBWarehouse(duckdb=DuckDBResource(database=warehouse))}
 
     def materialized_metadata():
         result = materialize([events_flattened], resources=resources)

@@ -4,9 +4,9 @@ DuckDB's from the same payloads.
 Each test lands the same records in both warehouses: on DuckDB through the real Bronze loader, on
 fakesnow into a BRONZE.EVENTS created by the production DDL, each payload a VARIANT by PARSE_JSON as the
 Snowflake loader parses its lines (the COPY itself is test_snowflake_bronze.py's). Under fakesnow the
-harness (medallion_platform/snowflake/fake_dbt.py) rewrites TYPEOF and STRIP_NULL_VALUE, which fakesnow
-answers wrongly or not at all; every statement the Snowflake side sends is also parsed with sqlglot's
-Snowflake dialect.
+harness (medallion_platform/snowflake/fake_dbt.py) rewrites TYPEOF, STRIP_NULL_VALUE and the view's
+column comments, which fakesnow answers wrongly or drops; every statement the Snowflake side sends is
+also parsed with sqlglot's Snowflake dialect.
 """
 
 from __future__ import annotations
@@ -19,13 +19,17 @@ import duckdb
 import pytest
 import snowflake.connector
 import sqlglot
+from dagster import materialize
+from dagster_snowflake import SnowflakeResource
 from sqlglot import exp
 
+from medallion_platform.defs.events import events_flattened
 from medallion_platform.events_flatten import MAX_DEPTH, DuckDBFlatten, FlattenedView, replace_flattened_view
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.snowflake import bronze, ddl
 from medallion_platform.snowflake.events_flatten import SnowflakeFlatten
 from medallion_platform.snowflake.fake_dbt import fake_snowflake
+from medallion_platform.snowflake.fakesnow_warehouse import FakesnowWarehouse
 from medallion_platform.sources import get_source
 from medallion_platform_tests.test_events_flatten import FIRST_VISIT, SECOND_VISIT, land_events
 from medallion_platform_tests.test_snowflake_bronze import RecordingCursor
@@ -48,9 +52,22 @@ EXPECTED_COLUMNS = [  # beyond the lineage, in path order
 ]
 
 
+CONNECTION = {"account": "fake", "user": "test", "password": "x", "database": "MEDALLION"}
 # The view's column types on DuckDB (DESCRIBE) and on Snowflake (INFORMATION_SCHEMA.COLUMNS).
 SNOWFLAKE_TYPES = {"BIGINT": "NUMBER", "DOUBLE": "FLOAT", "BOOLEAN": "BOOLEAN", "VARCHAR": "TEXT",
                    "TIMESTAMP": "TIMESTAMP_NTZ", "JSON": "VARIANT"}
+
+
+def land_on_snowflake(cursor, key: str, records: list[dict], load_id: int = 1) -> None:
+    """The records in BRONZE.EVENTS (created by the production DDL if missing), as the loader leaves them."""
+    events = get_source("events")
+    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {bronze.SCHEMA}")
+    cursor.execute(ddl.bronze_table_sql(bronze.bronze_table(events), events))
+    for row_number, record in enumerate(records, start=1):
+        cursor.execute(
+            "INSERT INTO BRONZE.EVENTS (event_id, payload, _source_file, _row_number, _ingested_at, _load_id, "
+            "_landing_date) SELECT %s, PARSE_JSON(%s), %s, %s, CURRENT_TIMESTAMP(), %s, %s::DATE",
+            (record["event_id"], json.dumps(record), key, row_number, load_id, key.split("/")[1]))
 
 
 @dataclass
@@ -63,11 +80,7 @@ class Warehouses:
 
     def land(self, key: str, records: list[dict], load_id: int = 1) -> None:
         land_events(self.con, self.landing, key, records)
-        for row_number, record in enumerate(records, start=1):
-            self.snow.execute(
-                "INSERT INTO BRONZE.EVENTS (event_id, payload, _source_file, _row_number, _ingested_at, _load_id, "
-                "_landing_date) SELECT %s, PARSE_JSON(%s), %s, %s, CURRENT_TIMESTAMP(), %s, %s::DATE",
-                (record["event_id"], json.dumps(record), key, row_number, load_id, key.split("/")[1]))
+        land_on_snowflake(self.snow, key, records, load_id)
 
     def views(self) -> tuple[FlattenedView, FlattenedView]:
         return (replace_flattened_view(DuckDBFlatten(self.con), "gold"),
@@ -76,13 +89,9 @@ class Warehouses:
 
 @pytest.fixture
 def both(tmp_path):
-    events = get_source("events")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con, fake_snowflake(tmp_path), \
-            snowflake.connector.connect(account="fake", user="test", password="x", database="MEDALLION") as snow:
-        cursor = RecordingCursor(snow.cursor())
-        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {bronze.SCHEMA}")
-        cursor.execute(ddl.bronze_table_sql(bronze.bronze_table(events), events))
-        yield Warehouses(con, LocalLandingZone(root=str(tmp_path / "landing")), cursor)
+            snowflake.connector.connect(**CONNECTION) as snow:
+        yield Warehouses(con, LocalLandingZone(root=str(tmp_path / "landing")), RecordingCursor(snow.cursor()))
 
 
 def view_rows(cursor, columns: list[str]) -> list[tuple]:
@@ -187,3 +196,20 @@ def test_the_harness_gives_typeof_and_strip_null_value_snowflakes_answers(both):
                       "STRIP_NULL_VALUE(PARSE_JSON('null')), STRIP_NULL_VALUE(PARSE_JSON('[1]'))")
     assert both.snow.fetchone() == ("INTEGER", "INTEGER", "INTEGER", "DECIMAL", "DOUBLE", "VARCHAR", "BOOLEAN",
                                     "OBJECT", "ARRAY", "NULL_VALUE", None, None, "[1]")
+
+
+def test_the_asset_builds_the_view_through_the_snowflake_warehouse_resource(tmp_path):
+    with fake_snowflake(tmp_path), snowflake.connector.connect(**CONNECTION) as snow:
+        land_on_snowflake(snow.cursor(), "events/2026-11-20/e.jsonl", [FIRST_VISIT, SECOND_VISIT])
+    warehouse = FakesnowWarehouse(snowflake=SnowflakeResource(**CONNECTION), fakesnow=True, db_path=str(tmp_path))
+    result = materialize([events_flattened], resources={"warehouse": warehouse})
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["dagster/row_count"].value == 2
+    assert metadata["new_paths"].data[:3] == ["cart.items", "cart.value", "customer_id"]
+    assert [(c.name, c.type) for c in metadata["dagster/column_schema"].schema.columns][:2] == [
+        ("cart_items", "BIGINT"), ("cart_value", "DOUBLE")]
+    assert 'payload:"device"."os"::VARCHAR AS "DEVICE_OS"' in metadata["view_sql"].value
+    assert warehouse.query("SELECT device_os, cart_items FROM gold.events_flattened ORDER BY event_id") == [
+        ("iOS", None), ("Android", 2)]

@@ -92,8 +92,9 @@ class SnowflakeFlatten(FlattenDialect):
                 f"FROM {SOURCE_TABLE}")
 
     def existing_column_paths(self, schema: str) -> dict[Path, str]:
-        rows = self._rows(f"SELECT column_name, comment FROM information_schema.columns WHERE table_schema = "
-                          f"{literal(schema.upper())} AND table_name = {literal(VIEW_NAME.upper())} AND comment IS NOT NULL")
+        rows = self._rows(f"SELECT column_name, comment FROM information_schema.columns "
+                          f"WHERE table_schema = {literal(schema.upper())} "
+                          f"AND table_name = {literal(VIEW_NAME.upper())} AND comment IS NOT NULL")
         return {tuple(json.loads(comment)): name.lower() for name, comment in rows}
 
     def replace_view(self, view: FlattenedView) -> None:
