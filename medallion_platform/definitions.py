@@ -26,28 +26,25 @@ medallion_job = define_asset_job(
 )
 
 
-def warehouse_resources(settings: Settings) -> dict[str, Warehouse | DuckDBResource]:
-    """`warehouse` for every asset and check; on DuckDB also `duckdb`, for the DuckDB-only events view."""
+def warehouse_resource(settings: Settings) -> Warehouse:
+    """The `warehouse` every asset and check that reads or writes the warehouse takes."""
     if settings.snowflake is None:
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
-        duckdb = DuckDBResource(database=str(settings.duckdb_path))
-        return {"warehouse": DuckDBWarehouse(duckdb=duckdb), "duckdb": duckdb}
+        return DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path)))
     # Imported only now: the Snowflake connector costs seconds of start-up.
     from medallion_platform.snowflake.warehouse import snowflake_warehouse  # noqa: PLC0415
 
-    return {"warehouse": snowflake_warehouse(settings.snowflake)}
+    return snowflake_warehouse(settings.snowflake)
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    # gold/events_flattened generates its view with DuckDB's JSON functions; Snowflake has no port yet.
-    duckdb_only = [events_flattened] if settings.snowflake is None else []
     return Definitions(
         assets=[
             *build_raw_assets(settings.raw_dir),
             *build_landing_assets(settings.raw_dir),
             *bronze_assets,
             *DBT_ASSETS,
-            *duckdb_only,
+            events_flattened,
         ],
         asset_checks=[*bronze_column_schema_checks, *quality_checks],
         jobs=[medallion_job, nightly_full_refresh_job],
@@ -55,7 +52,7 @@ def build_definitions(settings: Settings) -> Definitions:
         schedules=[nightly_full_refresh],
         resources={
             "landing": settings.landing,
-            **warehouse_resources(settings),
+            "warehouse": warehouse_resource(settings),
             "dbt": dbt_resource(settings.dbt_executable),
         },
         # One process per run: steps share the DuckDB file, and per-step process start-up (~4 s of

@@ -1,10 +1,12 @@
 """The warehouse Bronze loads into and the checks read: DuckDB on a laptop, Snowflake in production.
 
 One resource key, `warehouse`, with one implementation per warehouse, so the assets and checks are the
-same code on both: they ask the warehouse to load a source's files into Bronze, to count a table's
-rows, or to run a query written in SQL both dialects accept. dbt reaches the same warehouse through
-its own profile (sql/profiles.yml), chosen by the same setting. The Snowflake implementation lives in
-medallion_platform/snowflake/warehouse.py, imported only when Snowflake is chosen.
+same code on both: they ask the warehouse to load a source's files into Bronze, to generate the
+flattened events view (one set of rules, medallion_platform/events_flatten.py, in each one's SQL), to
+count a table's rows, or to run a query written in SQL both dialects accept. dbt reaches the same
+warehouse through its own profile (sql/profiles.yml), chosen by the same setting. The Snowflake
+implementation lives in medallion_platform/snowflake/warehouse.py, imported only when Snowflake is
+chosen.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
 from medallion_platform.bronze.loader import LoadReport
+from medallion_platform.events_flatten import DuckDBFlatten, FlattenedView, replace_flattened_view
 from medallion_platform.landing import LandedObject, LandingZone
 from medallion_platform.sources import Source
 
@@ -35,6 +38,10 @@ class Warehouse(ConfigurableResource, ABC):
     def load_bronze(self, landing: LandingZone, source: Source, objects: list[LandedObject],
                     days: list[str]) -> BronzeLoad:
         """Load the objects not yet in the ledger into bronze.<source>; report on the given days."""
+
+    @abstractmethod
+    def create_events_view(self, schema: str) -> FlattenedView:
+        """Generate <schema>.events_flattened anew from the payloads now in bronze.events."""
 
     @abstractmethod
     def query(self, sql: str) -> list[tuple]:
@@ -65,6 +72,10 @@ class DuckDBWarehouse(Warehouse):
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_schema = 'bronze' AND table_name = ? ORDER BY ordinal_position", [source.name]).fetchall()
         return BronzeLoad(report, partition_rows, rejects, columns)
+
+    def create_events_view(self, schema: str) -> FlattenedView:
+        with self.duckdb.get_connection() as con:
+            return replace_flattened_view(DuckDBFlatten(con), schema)
 
     def query(self, sql: str) -> list[tuple]:
         with self.duckdb.get_connection() as con:

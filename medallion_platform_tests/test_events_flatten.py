@@ -10,10 +10,11 @@ from dagster_duckdb import DuckDBResource
 
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.defs.events import events_flattened
-from medallion_platform.events_flatten import create_flattened_view, generate_flattened_view
+from medallion_platform.events_flatten import MAX_DEPTH, DuckDBFlatten, replace_flattened_view
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.sources import SOURCES
+from medallion_platform.warehouse import DuckDBWarehouse
 
 LINEAGE = [("_source_file", "VARCHAR"), ("_row_number", "BIGINT"), ("_ingested_at", "TIMESTAMPTZ"),
            ("_load_id", "BIGINT"), ("_landing_date", "DATE")]
@@ -62,9 +63,7 @@ def land_events(con, landing: LocalLandingZone, key: str, records: list[dict]) -
 
 
 def regenerate(con):
-    view = generate_flattened_view(con, "gold")
-    create_flattened_view(con, view)
-    return view
+    return replace_flattened_view(DuckDBFlatten(con), "gold")
 
 
 def described_columns(con) -> list[tuple[str, str]]:
@@ -183,6 +182,18 @@ def test_unsafe_keys_get_distinct_safe_names_that_stay_put(landing, con):
     ).fetchall() == [(True, 3, "mine", 1, 2, None, True), (None, None, None, None, None, 4, True)]
 
 
+def test_objects_deeper_than_max_depth_stay_one_json_text_column(landing, con):
+    keys = [chr(ord("a") + i) for i in range(MAX_DEPTH + 1)]  # a path of MAX_DEPTH + 1 keys to the 1
+    deep: object = 1
+    for key in reversed(keys):
+        deep = {key: deep}
+    land_events(con, landing, "events/2026-11-20/e.jsonl", [{"event_id": "E1", **deep}])
+    view = regenerate(con)
+    column = next(c for c in view.columns if c.path and c.path[0] == "a")
+    assert (column.path, column.type) == (tuple(keys[:MAX_DEPTH]), "VARCHAR")
+    assert con.execute(f"SELECT {column.name} FROM gold.events_flattened").fetchone() == (f'{{"{keys[-1]}":1}}',)
+
+
 def test_the_generators_events_flatten_to_their_device_geo_page_and_cart_columns(tmp_path, landing, con):
     files = generate(GenerateConfig(scale=0.0005, days=1), tmp_path / "raw")
     for file in files:
@@ -212,7 +223,7 @@ def test_the_generators_events_flatten_to_their_device_geo_page_and_cart_columns
 def test_the_asset_creates_the_view_and_reports_rows_columns_and_new_paths(landing, con, warehouse):
     land_events(con, landing, "events/2026-11-20/e.jsonl", [FIRST_VISIT, SECOND_VISIT])
     con.close()  # the asset opens the file through its own resource
-    resources = {"duckdb": DuckDBResource(database=warehouse)}
+    resources = {"warehouse": DuckDBWarehouse(duckdb=DuckDBResource(database=warehouse))}
 
     def materialized_metadata():
         result = materialize([events_flattened], resources=resources)

@@ -4,8 +4,9 @@ Both runs use the real definitions and land the same generated feeds on moto's S
 (MEDALLION_LANDING=s3): DuckDB reads the `s3://` objects with httpfs; Snowflake, played by fakesnow
 (MEDALLION_SNOWFLAKE_EMULATOR=fakesnow), COPYs them from an external stage on the bucket, and dbt runs
 the same models with dbt-snowflake (medallion_platform/snowflake/fake_dbt.py as the dbt executable).
-Every Silver and Gold table must then hold the same rows on both. What fakesnow cannot show (Snowflake's
-own semantics, pipes, streams, tasks) is listed in the README.
+Every Silver and Gold table must then hold the same rows on both, gold.events_flattened (the view the
+Python asset generates from the events' payloads) included. What fakesnow cannot show (Snowflake's own
+semantics, pipes, streams, tasks) is listed in the README.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import boto3
 import duckdb
 import pytest
-from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
+from dagster import AssetSelection, DagsterInstance, Definitions, ExecuteInProcessResult, define_asset_job
 from moto.server import ThreadedMotoServer
 
+from medallion_platform.bronze.loader import LINEAGE_COLUMNS
 from medallion_platform.definitions import build_definitions
 from medallion_platform.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
@@ -42,9 +45,13 @@ SNOWFLAKE_ENV = {
 }
 # When and in which order each warehouse loaded a file differ by nature; every other column must not.
 LOAD_TIMING_COLUMNS = ("_ingested_at", "_load_id")
+EVENTS_VIEW = "gold.events_flattened"
 TABLES = ("silver.customers", "silver.products", "silver.transactions", "gold.vw_daily_sales_analysis",
           "gold.vw_customer_product_affinity", "gold.sales_by_country", "gold.top_products",
-          "gold.client_activity", "gold.customer_sales_report", "gold.inventory_status")
+          "gold.client_activity", "gold.customer_sales_report", "gold.inventory_status", EVENTS_VIEW)
+# The events view's payload column types as DuckDB and Snowflake (INFORMATION_SCHEMA.COLUMNS) name them.
+SNOWFLAKE_TYPES = {"BIGINT": "NUMBER", "DOUBLE": "FLOAT", "BOOLEAN": "BOOLEAN", "VARCHAR": "TEXT",
+                   "TIMESTAMP": "TIMESTAMP_NTZ", "JSON": "VARIANT"}
 
 
 def read_duckdb_tables(path) -> dict:
@@ -53,6 +60,16 @@ def read_duckdb_tables(path) -> dict:
         columns = {t: [c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {t})").fetchall()
                        if c not in LOAD_TIMING_COLUMNS] for t in TABLES}
         return {t: snapshot_rows(con.execute(f"SELECT {', '.join(columns[t])} FROM {t}")) for t in TABLES}
+
+
+def events_view_types(cursor, warehouse: str) -> list[tuple[str, str]]:
+    """The events view's columns and types, as the warehouse describes them."""
+    if warehouse == "duckdb":
+        cursor.execute(f"SELECT column_name, column_type FROM (DESCRIBE {EVENTS_VIEW})")
+    else:
+        cursor.execute("SELECT lower(column_name), data_type FROM information_schema.columns "
+                       "WHERE table_schema = 'GOLD' AND table_name = 'EVENTS_FLATTENED' ORDER BY ordinal_position")
+    return cursor.fetchall()
 
 
 def _free_port() -> int:
@@ -77,6 +94,17 @@ def run_warehouse_layers(env: pytest.MonkeyPatch, raw, data_dir, prefix: str, **
         result = defs.resolve_job_def("warehouse").execute_in_process(
             tags=landing_day_range_tags(DAYS[0], DAYS[-1]), instance=instance, raise_on_error=False)
     return settings, result
+
+
+@dataclass
+class Runs:
+    on_duckdb: ExecuteInProcessResult
+    on_snowflake: ExecuteInProcessResult
+    duckdb_tables: dict
+    snowflake_tables: dict
+    ledger: list[tuple]  # source, status, files in Snowflake's bronze.load_ledger
+    view_types: dict[str, list[tuple[str, str]]]  # warehouse -> the events view's (column, type)
+    bronze_events: dict[str, int]  # warehouse -> rows in bronze.events
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +142,9 @@ def both_warehouses(tmp_path_factory):
             failures = [e.event_specific_data.error.message for e in on_snowflake.all_events if e.is_step_failure]
             assert on_duckdb.success and on_snowflake.success, failures
             duckdb_tables = read_duckdb_tables(duckdb_settings.duckdb_path)
+            with duckdb.connect(str(duckdb_settings.duckdb_path), read_only=True) as con:
+                view_types = {"duckdb": events_view_types(con.cursor(), "duckdb")}
+                bronze_events = {"duckdb": con.execute("SELECT count(*) FROM bronze.events").fetchone()[0]}
             with fake_snowflake(fakesnow_dir):
                 import snowflake.connector  # noqa: PLC0415  (patched by fake_snowflake)
 
@@ -123,37 +154,62 @@ def both_warehouses(tmp_path_factory):
                         f"SELECT {', '.join(duckdb_tables[t][0])} FROM {t}")) for t in TABLES}
                     ledger = snow.cursor().execute(
                         "SELECT source, status, count(*) FROM bronze.load_ledger GROUP BY 1, 2").fetchall()
-            yield on_duckdb, on_snowflake, duckdb_tables, snowflake_tables, ledger
+                    view_types["snowflake"] = events_view_types(snow.cursor(), "snowflake")
+                    bronze_events["snowflake"] = snow.cursor().execute(
+                        "SELECT count(*) FROM bronze.events").fetchone()[0]
+            yield Runs(on_duckdb, on_snowflake, duckdb_tables, snowflake_tables, ledger, view_types, bronze_events)
     finally:
         server.stop()
 
 
 def test_both_runs_reach_gold(both_warehouses):
-    on_duckdb, on_snowflake, *_ = both_warehouses
-    assert on_duckdb.success
-    failures = [e.event_specific_data.error.message for e in on_snowflake.all_events if e.is_step_failure]
-    assert on_snowflake.success, failures
-    built = {e.asset_key.to_user_string() for e in on_snowflake.get_asset_materialization_events()}
-    assert "gold/events_flattened" in {e.asset_key.to_user_string() for e in on_duckdb.get_asset_materialization_events()}
-    assert {f"{t.replace('.', '/')}" for t in TABLES} <= built
-    # The DuckDB-only view of the events' JSON is not in the Snowflake graph (README: not ported yet).
-    assert "gold/events_flattened" not in built
+    runs = both_warehouses
+    assert runs.on_duckdb.success
+    failures = [e.event_specific_data.error.message for e in runs.on_snowflake.all_events if e.is_step_failure]
+    assert runs.on_snowflake.success, failures
+    for run in (runs.on_duckdb, runs.on_snowflake):
+        built = {e.asset_key.to_user_string() for e in run.get_asset_materialization_events()}
+        assert {f"{t.replace('.', '/')}" for t in TABLES} <= built
 
 
 def test_snowflake_bronze_was_loaded_by_copy_from_the_stage(both_warehouses):
-    *_, ledger = both_warehouses
-    loaded = {source: count for source, status, count in ledger if status == "loaded"}
+    loaded = {source: count for source, status, count in both_warehouses.ledger if status == "loaded"}
     assert set(loaded) == {"customers", "products", "transactions", "events"}
     assert all(count == 2 for count in loaded.values())  # one file per source and day
 
 
 def test_every_silver_and_gold_table_is_the_same_on_both(both_warehouses):
-    _, _, duckdb_tables, snowflake_tables, _ = both_warehouses
+    duckdb_tables, snowflake_tables = both_warehouses.duckdb_tables, both_warehouses.snowflake_tables
     assert all(rows for _, rows in duckdb_tables.values())
     assert differences(duckdb_tables, snowflake_tables) == []
     for table, column in [("silver.transactions", "total_amount"), ("gold.vw_daily_sales_analysis", "total_sales"),
                           ("gold.top_products", "total_revenue"), ("gold.customer_sales_report", "revenue")]:
         assert money_total(snowflake_tables, table, column) == money_total(duckdb_tables, table, column) > 0
+
+
+def test_the_events_view_has_the_same_columns_types_and_values_on_both(both_warehouses):
+    """Beyond the whole-table comparison above: the columns of each type, event by event, and the counts."""
+    on_duckdb, on_snowflake = both_warehouses.view_types["duckdb"], both_warehouses.view_types["snowflake"]
+    assert [name for name, _ in on_snowflake] == [name for name, _ in on_duckdb]
+    lineage = {name for name, _ in LINEAGE_COLUMNS}  # typed as in each warehouse's Bronze
+    payload = [(kind, SNOWFLAKE_TYPES[duckdb_kind]) for (name, kind), (_, duckdb_kind) in zip(on_snowflake, on_duckdb)
+               if name not in lineage]
+    assert [kind for kind, _ in payload] == [expected for _, expected in payload]
+    assert {kind for name, kind in on_duckdb if name not in lineage} == {"VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP"}
+    picked = ("event_type", "event_timestamp", "device_os", "geo_city", "page_referrer", "cart_items", "cart_value",
+              "_source_file", "_row_number", "_landing_date")
+    events = {}
+    for warehouse in ("duckdb", "snowflake"):
+        columns, rows = getattr(both_warehouses, f"{warehouse}_tables")[EVENTS_VIEW]
+        events[warehouse] = {row[columns.index("event_id")]: {c: row[columns.index(c)] for c in picked} for row in rows}
+    assert events["snowflake"] == events["duckdb"]
+    assert len(events["duckdb"]) == both_warehouses.bronze_events["duckdb"] \
+        == both_warehouses.bronze_events["snowflake"]
+    with_cart = [e for e in events["duckdb"].values() if e["cart_items"] is not None]
+    assert 0 < len(with_cart) < len(events["duckdb"])
+    assert all(e["event_type"] in ("add_to_cart", "remove_from_cart", "checkout", "purchase") for e in with_cart)
+    assert all(isinstance(e["event_timestamp"], datetime) and e["event_timestamp"].tzinfo is None
+               for e in events["snowflake"].values())
 
 
 @pytest.mark.parametrize("variables, message", [

@@ -1,18 +1,13 @@
 """Gold: the web events' JSON payload as a flat, typed view, its columns discovered from the data."""
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, TableColumn, TableSchema, asset
-from dagster_duckdb import DuckDBResource
 
 from medallion_platform.defs.automation import FOLLOW_UPSTREAM
 from medallion_platform.defs.dbt import GOLD_FRESHNESS
-from medallion_platform.events_flatten import (
-    VIEW_NAME,
-    create_flattened_view,
-    dotted_path,
-    generate_flattened_view,
-)
+from medallion_platform.events_flatten import VIEW_NAME, dotted_path
 from medallion_platform.partitions import ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
+from medallion_platform.warehouse import Warehouse
 
 SCHEMA = "gold"
 
@@ -21,7 +16,7 @@ SCHEMA = "gold"
     key=[SCHEMA, VIEW_NAME],
     deps=[["bronze", "events"]],
     group_name="gold",
-    kinds={"duckdb"},
+    kinds={"view"},  # like Bronze's {"table"}: what it is, not which warehouse (a setting) holds it
     pool=WAREHOUSE_WRITER_POOL,
     backfill_policy=ONE_RUN_PER_BACKFILL,
     freshness_policy=GOLD_FRESHNESS,
@@ -33,11 +28,9 @@ SCHEMA = "gold"
         "arrays stay JSON. Rules in medallion_platform/events_flatten.py."
     ),
 )
-def events_flattened(context: AssetExecutionContext, duckdb: DuckDBResource) -> MaterializeResult:
-    with duckdb.get_connection() as con:
-        view = generate_flattened_view(con, SCHEMA)
-        create_flattened_view(con, view)
-        row_count = con.execute(f"SELECT count(*) FROM {view.qualified_name}").fetchone()[0]
+def events_flattened(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    view = warehouse.create_events_view(SCHEMA)
+    row_count = warehouse.count_rows(SCHEMA, VIEW_NAME)
     new_paths = [dotted_path(path) for path in view.new_paths]
     if new_paths:
         context.log.info(f"{len(new_paths)} path(s) new since the previous view: {', '.join(new_paths)}")

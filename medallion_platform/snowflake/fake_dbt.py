@@ -22,8 +22,9 @@ numbers as the DuckDB path. What it does NOT prove:
 - Anything about performance, warehouses, concurrency or transactions between sessions, permissions,
   query tags, or Snowflake's own error behaviour.
 
-dbt-snowflake 1.12 sends four things fakesnow 0.11.4 cannot run; this module rewrites exactly these,
-each to what Snowflake does in this project's case, and nothing else:
+dbt-snowflake 1.12 sends four things fakesnow 0.11.4 cannot run, and the events view
+(medallion_platform/snowflake/events_flatten.py, through FakesnowWarehouse) three more; this module
+rewrites exactly these, each to what Snowflake does in this project's case, and nothing else:
 1. `show user functions in <db>.<schema>` (dbt lists UDFs when caching a schema) fails with
    `001003 (42000): Parser Error: syntax error at or near "functions"`. Answered with no rows, in the
    columns dbt reads (catalog_name, schema_name, name, is_builtin): this project defines no functions.
@@ -39,6 +40,21 @@ each to what Snowflake does in this project's case, and nothing else:
    a database file races to ATTACH it: `Binder Error: Unique file handle conflict: Cannot attach
    "MEDALLION" - the database file ".../MEDALLION.db" is already attached by database "MEDALLION"`.
    Connections are opened one at a time.
+5. `TYPEOF(<variant>)` answers 'JSON' for every value (fakesnow hands it to DuckDB's typeof, the SQL
+   type of fakesnow's VARIANT). Rewritten to Snowflake's names from DuckDB's `json_type`: INTEGER,
+   DECIMAL (a number with a fraction and no exponent), DOUBLE, VARCHAR, BOOLEAN, OBJECT, ARRAY,
+   NULL_VALUE for a JSON null, NULL for SQL NULL.
+6. `STRIP_NULL_VALUE(<variant>)` fails with `002003 (42S02): Catalog Error: Scalar Function with name
+   strip_null_value does not exist!`. Rewritten to `nullif(<variant>, 'null')`: a JSON null becomes
+   NULL, any other value stays.
+Rewrites 5 and 6 work on sqlglot's parse of the statement, before fakesnow's own translations (which
+then translate the argument as ever), so they hold wherever the functions stand in a statement.
+7. `CREATE [OR REPLACE] VIEW v (c1 COMMENT '...', c2, ...) AS ...`: fakesnow creates the view without
+   the column comments (sqlglot warns `CommentColumnConstraint unsupported`), and has no statement
+   that sets one (it parses ALTER VIEW ... ALTER COLUMN ... COMMENT and drops it). Run as sent; then each
+   comment is set with DuckDB's own COMMENT ON COLUMN on fakesnow's DuckDB connection, where
+   INFORMATION_SCHEMA.COLUMNS reads it. (DuckDB finds a view's column for COMMENT ON COLUMN only when
+   the SELECT names it as the column list does, which the events view's SELECT does.)
 The delete+insert incremental strategy itself (BEGIN, DELETE ... USING the staged rows, INSERT, COMMIT),
 the models' pre-hooks (DELETE of the dates to rebuild) and post-hooks run as dbt sends them, under the
 patch. fakesnow's server mode (dbt-snowflake over HTTP) is not used: it was found to misparse BEGIN and
@@ -58,6 +74,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
+from medallion_platform.bronze.loader import quote_ident, sql_literal
+
 DB_PATH_VARIABLE = "MEDALLION_FAKESNOW_DIR"
 
 # 1. No user-defined functions, in the columns dbt-snowflake selects from SHOW USER FUNCTIONS.
@@ -70,6 +88,15 @@ NO_USER_FUNCTIONS = (
 INSERT_OVERWRITE = re.compile(r"^\s*insert\s+overwrite\s+(into\s+(\S+))", re.IGNORECASE)
 # 3. A temporary staging relation, created as an ordinary one (dbt drops it after use).
 TEMPORARY = re.compile(r"^(\s*create\s+or\s+replace\s+)temporary\s+(table|view)\b", re.IGNORECASE)
+# 5, 6. Snowflake's functions of a VARIANT in DuckDB's terms; :v is the argument.
+TYPEOF_IN_DUCKDB = (
+    "CASE json_type(:v) WHEN 'BIGINT' THEN 'INTEGER' WHEN 'UBIGINT' THEN 'INTEGER' "
+    "WHEN 'DOUBLE' THEN CASE WHEN regexp_matches(CAST(:v AS VARCHAR), '[eE]') THEN 'DOUBLE' ELSE 'DECIMAL' END "
+    "WHEN 'NULL' THEN 'NULL_VALUE' ELSE json_type(:v) END"
+)
+STRIP_NULL_VALUE_IN_DUCKDB = "nullif(:v, 'null')"
+# 7. A CREATE VIEW, which may give its columns comments.
+CREATE_VIEW = re.compile(r"^\s*create\s+(or\s+replace\s+)?view\s", re.IGNORECASE)
 
 
 def translate(command: str) -> list[str]:
@@ -83,6 +110,43 @@ def translate(command: str) -> list[str]:
     return [TEMPORARY.sub(r"\1\2", command, count=1)]
 
 
+def variant_functions(node):
+    """A sqlglot node of the statement as parsed, with rewrites 5 and 6 (see the module docstring)."""
+    from sqlglot import exp, parse_one
+
+    if isinstance(node, exp.Typeof):
+        template, argument = TYPEOF_IN_DUCKDB, node.this
+    elif isinstance(node, exp.Anonymous) and node.name.upper() == "STRIP_NULL_VALUE":
+        template, argument = STRIP_NULL_VALUE_IN_DUCKDB, node.expressions[0]
+    else:
+        return node
+    return parse_one(template, read="duckdb").transform(
+        lambda part: argument.copy() if isinstance(part, exp.Placeholder) else part)
+
+
+def view_column_comments(command: str, database: str, schema: str) -> list[str]:
+    """7: DuckDB's COMMENT ON COLUMN for each column comment of a CREATE VIEW, with the names fakesnow gives
+    the view in DuckDB (unquoted ones upper-cased; the connection's database and schema by default)."""
+    if not CREATE_VIEW.match(command):
+        return []
+    from sqlglot import exp, parse_one
+
+    view = parse_one(command, read="snowflake").this
+    if not isinstance(view, exp.Schema):  # no column list
+        return []
+
+    def name(identifier: exp.Identifier | None, default: str = "") -> str:
+        return quote_ident(default if identifier is None else
+                           identifier.name if identifier.quoted else identifier.name.upper())
+
+    table = view.this
+    qualified = ".".join([name(table.args.get("catalog"), database), name(table.args.get("db"), schema),
+                          name(table.this)])
+    return [f"COMMENT ON COLUMN {qualified}.{name(column.this)} IS {sql_literal(constraint.kind.this.this)}"
+            for column in view.expressions if isinstance(column, exp.ColumnDef)
+            for constraint in column.constraints if isinstance(constraint.kind, exp.CommentColumnConstraint)]
+
+
 @contextmanager
 def fake_snowflake(db_path: str | os.PathLike) -> Iterator[None]:
     """`fakesnow.patch` with persistent databases in `db_path`, the rewrites above, and connections
@@ -92,6 +156,7 @@ def fake_snowflake(db_path: str | os.PathLike) -> Iterator[None]:
     from fakesnow.instance import FakeSnow
 
     execute_one = FakeSnowflakeCursor.execute
+    transform_one = FakeSnowflakeCursor._transform
     connect_one = FakeSnow.connect
     connecting = threading.Lock()
 
@@ -101,14 +166,21 @@ def fake_snowflake(db_path: str | os.PathLike) -> Iterator[None]:
         *before, statement = translate(command)
         for other in before:
             execute_one(cursor, other)
-        return execute_one(cursor, statement, *args, **kwargs)
+        result = execute_one(cursor, statement, *args, **kwargs)
+        for comment in view_column_comments(command, cursor._conn.database, cursor._conn.schema):
+            cursor._duck_conn.execute(comment)
+        return result
 
     def connect(fake, *args, **kwargs):
         with connecting:
             return connect_one(fake, *args, **kwargs)
 
+    def transform(cursor, expression, params):
+        return transform_one(cursor, expression.transform(variant_functions), params)
+
     # The class attributes are replaced before fakesnow.patch binds FakeSnow.connect as the fake.
     with mock.patch.object(FakeSnowflakeCursor, "execute", execute), \
+            mock.patch.object(FakeSnowflakeCursor, "_transform", transform), \
             mock.patch.object(FakeSnow, "connect", connect), \
             fakesnow.patch(db_path=db_path):
         yield

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+from medallion_platform.events_flatten import FlattenedView
 from medallion_platform.landing import LandingZone
 from medallion_platform.snowflake.fake_dbt import fake_snowflake
 from medallion_platform.snowflake.warehouse import SnowflakeWarehouse
@@ -45,6 +46,10 @@ class FakesnowWarehouse(SnowflakeWarehouse):
     def load_bronze(self, landing, source, objects, days) -> BronzeLoad:
         with self._fakesnow(landing):
             return super().load_bronze(landing, source, objects, days)
+
+    def create_events_view(self, schema: str) -> FlattenedView:
+        with self._fakesnow():
+            return super().create_events_view(schema)
 
     def query(self, sql: str) -> list[tuple]:
         with self._fakesnow():

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dagster import EnvVar
 from dagster_snowflake import SnowflakeResource
 
+from medallion_platform.events_flatten import FlattenedView, replace_flattened_view
 from medallion_platform.landing import S3LandingZone
 from medallion_platform.settings import SNOWFLAKE_VARIABLES, SnowflakeSettings
 from medallion_platform.snowflake.bronze import ExternalStage, load_source
+from medallion_platform.snowflake.events_flatten import SnowflakeFlatten
 from medallion_platform.warehouse import BronzeLoad, Warehouse, day_list
 
 
@@ -35,6 +37,10 @@ class SnowflakeWarehouse(Warehouse):
             "SELECT lower(column_name), data_type FROM information_schema.columns "
             f"WHERE table_schema = 'BRONZE' AND table_name = '{source.name.upper()}' ORDER BY ordinal_position")
         return BronzeLoad(report, int(partition_rows), int(rejects), [(name, kind) for name, kind in columns])
+
+    def create_events_view(self, schema: str) -> FlattenedView:
+        with self.snowflake.get_connection() as connection:
+            return replace_flattened_view(SnowflakeFlatten(connection.cursor()), schema)
 
     def query(self, sql: str) -> list[tuple]:
         with self.snowflake.get_connection() as connection:
