@@ -21,7 +21,7 @@ customer_sales as (
         min(transaction_date) as first_purchase_date,
         max(transaction_date) as last_purchase_date,
         count(distinct transaction_id) as orders,
-        sum(total_amount) as revenue,
+        {{ money_sum('total_amount') }} as revenue,
         {{ money_ratio('sum(total_amount)', 'count(distinct transaction_id)') }} as average_order_value
     from {{ ref('sales_enriched') }}
     where customer_id is not null

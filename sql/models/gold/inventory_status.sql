@@ -12,7 +12,7 @@ with as_of as (
 units_30d as (
     select
         transactions.product_id,
-        sum(transactions.quantity) as units_sold_30d
+        {{ quantity_sum('transactions.quantity') }} as units_sold_30d
     from {{ ref('transactions') }} as transactions
     cross join as_of
     where transactions.transaction_date

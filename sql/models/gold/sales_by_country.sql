@@ -2,7 +2,7 @@
     count under 'Unknown', so the countries always add up to total revenue. -#}
 select
     coalesce(customers.country, 'Unknown') as country,
-    sum(sales.total_amount) as total_sales,
+    {{ money_sum('sales.total_amount') }} as total_sales,
     count(distinct sales.transaction_id) as number_of_sales,
     count(distinct sales.customer_id) as number_of_customers
 from {{ ref('sales_enriched') }} as sales

@@ -6,8 +6,8 @@ select
     product_id,
     product_name,
     product_category as category,
-    sum(quantity) as total_quantity_sold,
-    sum(total_amount) as total_revenue,
+    {{ quantity_sum('quantity') }} as total_quantity_sold,
+    {{ money_sum('total_amount') }} as total_revenue,
     row_number() over (order by sum(total_amount) desc, product_id) as revenue_rank
 from {{ ref('sales_enriched') }}
 where product_id is not null

@@ -15,8 +15,8 @@ select
     product_category,
     customer_id,
     customer_type,
-    sum(quantity) as total_quantity,
-    sum(total_amount) as total_sales,
+    {{ quantity_sum('quantity') }} as total_quantity,
+    {{ money_sum('total_amount') }} as total_sales,
     count(distinct transaction_id) as num_transactions,
     {{ money_ratio('sum(total_amount)', 'sum(quantity)') }} as avg_price_per_unit,
     {{ money_ratio('sum(total_amount)', 'count(distinct transaction_id)') }} as avg_transaction_value
