@@ -3,11 +3,13 @@
     one an incremental run can get wrong). Returns one row, with the counts, when they do not add up.
     With a landing window (an incremental run) it checks the keys the window's files carry, every
     version of them: the only Silver rows such a run changes. Without one (the nightly full refresh)
-    it checks all of Bronze. `versions`, when given, is the model that holds the versions an
-    incremental run revisits, classified (transactions_revisited): the check then covers its keys and
-    reads their statuses from it instead of classifying Bronze again (not in a full refresh, which
-    leaves it empty); the Bronze rows are still counted from Bronze. Severity error: `dbt build` skips what is built on the table (dbt holds
-    back the models that depend on everything a test reads: the table and the Bronze beneath it). -#}
+    it checks all of Bronze.
+    `versions`, when given, is the model holding the versions an incremental run revisits, classified
+    (transactions_revisited): every Bronze row of those keys, one row each. The check then covers its
+    keys and reads versions and statuses from it rather than Bronze's history again, so it comes down
+    to Silver holding exactly their valid versions (not in a full refresh, which leaves it empty).
+    Severity error: `dbt build` skips what is built on the table (dbt holds back the models that depend
+    on everything a test reads: the table and the Bronze beneath it). -#}
 {% test reconciles_with_bronze(model, entity, versions=none) %}
 {%- set key = entity_key(entity) %}
 {%- set versions = versions if not flags.FULL_REFRESH else none %}
@@ -25,7 +27,7 @@ with versions as (
 
 counts as (
     select
-        (select count(*) from ({{ bronze_versions(entity, keys=keys) }}) as bronze) as bronze_rows,
+        (select count(*) from {% if versions is not none %}versions{% else %}({{ bronze_versions(entity, keys=keys) }}) as bronze{% endif %}) as bronze_rows,
         (select count(*) from {{ model }}
          {%- if keys is not none %}
          where {{ key }} in ({{ keys }})
