@@ -90,10 +90,6 @@
     try_cast({{ expression }} as integer)
 {%- endmacro %}
 
-{% macro parse_feed_date(expression) -%}
-    cast({{ parse_feed_timestamp(expression) }} as date)
-{%- endmacro %}
-
 {#- Latest version wins: the row loaded last, and within a file the row written last. -#}
 {% macro version_rank(key) -%}
     row_number() over (partition by {{ key }} order by _load_id desc, _row_number desc)
