@@ -41,6 +41,14 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- _status and _quarantine_reason of an entity whose only quarantine rule is a missing key
+    (customers and products: a bad field is nulled and flagged, the row stays). -#}
+{% macro key_only_status(key) -%}
+    {%- set reason = "case when " ~ key ~ " is null then 'missing " ~ key ~ "' end" -%}
+    {{ row_status(key, reason) }} as _status,
+    {{ reason }} as _quarantine_reason
+{%- endmacro %}
+
 {% macro classified_customers(keys=none) -%}
 with bronze as (
     {{ bronze_versions('customers', keys) }}
@@ -97,8 +105,7 @@ select
     age,
     gender,
     total_purchases,
-    {{ row_status('customer_id', "case when customer_id is null then 'missing customer_id' end") }} as _status,
-    case when customer_id is null then 'missing customer_id' end as _quarantine_reason,
+    {{ key_only_status('customer_id') }},
     {{ lineage_columns() }}
 from cleaned
 {%- endmacro %}
@@ -131,8 +138,7 @@ select
     (stock_given is not null and stock_parsed is null) as has_invalid_stock,
     rating,
     is_active,
-    {{ row_status('product_id', "case when product_id is null then 'missing product_id' end") }} as _status,
-    case when product_id is null then 'missing product_id' end as _quarantine_reason,
+    {{ key_only_status('product_id') }},
     {{ lineage_columns() }}
 from cleaned
 {%- endmacro %}
