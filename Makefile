@@ -1,7 +1,9 @@
 # Two commands on a fresh machine with Python 3.11: `make demo` and `make test`.
 # uv installs exactly what uv.lock pins into .venv; uv itself is bootstrapped into .uv with pip.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter's real path, not a pyenv shim: uv compares it with .venv's and would otherwise
+# delete and recreate the environment on every call.
+PYTHON ?= $(shell $$(command -v python3.11 || command -v python3) -c 'import sys; print(sys.executable)')
 UV_VERSION := 0.13.9
 UV := .uv/bin/uv
 VENV := .venv
