@@ -36,6 +36,16 @@ class LandedObject:
     def source(self) -> str:
         return self.key.split("/", 1)[0]
 
+    @property
+    def last_modified_utc(self) -> datetime:
+        """UTC without a zone, as Bronze keeps it (and Snowflake's METADATA$FILE_LAST_MODIFIED gives it)."""
+        return self.last_modified.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def is_marker(key: str) -> bool:
+    """A file whose name starts with `_` or `.` (`_SUCCESS`, `.part`): a signal to other tools, not data."""
+    return key.rsplit("/", 1)[-1].startswith(("_", "."))
+
 
 def parse_key(key: str) -> tuple[str, str, str]:
     """Split a landing key into (source, day, file name), or say exactly what is wrong with it."""
@@ -204,8 +214,14 @@ class S3LandingZone(LandingZone):
         return LandedObject(key, head["ETag"].strip('"'), head["ContentLength"], head["LastModified"])
 
     def read_head(self, key: str, size: int) -> bytes:
-        response = self._client().get_object(Bucket=self.bucket, Key=self._full_key(key), Range=f"bytes=0-{size - 1}")
-        return response["Body"].read()
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        try:
+            response = self._client().get_object(Bucket=self.bucket, Key=self._full_key(key),
+                                                 Range=f"bytes=0-{size - 1}")
+            return response["Body"].read()
+        except (BotoCoreError, ClientError) as error:  # an OSError, as a local read's would be
+            raise OSError(f"s3://{self.bucket}/{self._full_key(key)}: {error}") from error
 
     def duckdb_uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full_key(key)}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from medallion_platform.bronze.loader import LoadReport
+from medallion_platform.bronze.ledger import LoadReport
 from medallion_platform.events_flatten import DuckDBFlatten, FlattenedView, replace_flattened_view
 from medallion_platform.landing import LandedObject, LandingZone
 from medallion_platform.sources import Source

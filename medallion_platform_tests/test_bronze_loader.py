@@ -1,10 +1,12 @@
 """The Bronze loader: exactly once, nothing lost, clear errors, on real files in a landing folder."""
 
 import json
+import os
 
 import duckdb
 import pytest
 
+from medallion_platform.bronze.ledger import MAX_ATTEMPTS
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.landing import LocalLandingZone, parse_key
 from medallion_platform.sources import SOURCES
@@ -185,3 +187,60 @@ def test_parquet_rows_keep_their_physical_row_number(landing, con, tmp_path):
 def test_bad_landing_keys_are_named(key, message):
     with pytest.raises(ValueError, match=message):
         parse_key(key)
+
+
+def _deliver(landing: LocalLandingZone, key: str, text: str, modified: float) -> None:
+    """Land `text` under `key` as last modified at `modified` (seconds since the epoch)."""
+    drop(landing, key, text)
+    os.utime(landing._root / key, (modified, modified))
+
+
+def test_a_file_that_failed_once_is_retried_and_loads_on_the_next_run(landing, con, tmp_path):
+    key = "customers/2026-11-20/a.csv"
+    drop(landing, key, f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
+    listed = landing.list_objects()
+    # The object disappears between the listing and the read (a transient read error), then is back as it was.
+    os.rename(landing._root / key, tmp_path / "away.csv")
+    first = load_source(con, landing, SOURCES["customers"], listed)
+    os.rename(tmp_path / "away.csv", landing._root / key)
+    second = load_source(con, landing, SOURCES["customers"])
+    assert [f.status for f in first.files] == ["failed"]
+    assert [(f.status, f.rows_loaded) for f in second.files] == [("loaded", 1)]
+    assert con.execute("SELECT status, attempt FROM bronze.load_ledger ORDER BY load_id").fetchall() == [
+        ("failed", 1), ("loaded", 2)]
+    assert count(con, "SELECT count(*) FROM bronze.customers") == 1
+
+
+def test_a_file_that_keeps_failing_is_tried_a_bounded_number_of_times_and_says_so(landing, con):
+    key = "products/2026-11-20/broken.json"
+    drop(landing, key, '[{"product_id": "P1", ')
+    statuses = [load_source(con, landing, SOURCES["products"]).files[0] for _ in range(MAX_ATTEMPTS + 1)]
+    assert [f.status for f in statuses] == ["failed"] * MAX_ATTEMPTS + ["gave_up"]
+    assert statuses[-1].detail.startswith(f"{key}: failed {MAX_ATTEMPTS} times, not retried")
+    assert con.execute("SELECT attempt FROM bronze.load_ledger ORDER BY load_id").fetchall() == [
+        (n,) for n in range(1, MAX_ATTEMPTS + 1)]
+    # Landing it again (repaired) is a new delivery: it loads.
+    drop(landing, key, json.dumps([{"product_id": "P1", "price": 1}]))
+    assert load_source(con, landing, SOURCES["products"]).files[0].status == "loaded"
+
+
+def test_an_object_reverted_to_earlier_content_is_a_new_delivery_and_its_rows_are_the_latest(landing, con):
+    key = "customers/2026-11-20/a.csv"
+    version_a = f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n"
+    version_b = f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,31,F,4\n"
+    for text, modified in ((version_a, 1_000_000), (version_b, 2_000_000), (version_a, 3_000_000)):
+        _deliver(landing, key, text, modified)
+        assert load_source(con, landing, SOURCES["customers"]).files[0].status == "loaded"
+    latest = con.execute("SELECT age FROM bronze.customers ORDER BY _file_last_modified DESC LIMIT 1").fetchone()
+    assert latest == (30,)
+    assert count(con, "SELECT count(DISTINCT file_last_modified) FROM bronze.load_ledger WHERE status = 'loaded'") == 3
+
+
+def test_the_same_content_landed_again_under_its_key_is_not_loaded_twice(landing, con):
+    key = "customers/2026-11-20/a.csv"
+    body = f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n"
+    _deliver(landing, key, body, 1_000_000)
+    load_source(con, landing, SOURCES["customers"])
+    _deliver(landing, key, body, 2_000_000)  # re-uploaded unchanged: a new last-modified, the same rows
+    assert load_source(con, landing, SOURCES["customers"]).files[0].status == "already_loaded"
+    assert count(con, "SELECT count(*) FROM bronze.customers") == 1

@@ -17,7 +17,7 @@ from medallion_platform.sources import SOURCES
 from medallion_platform.warehouse import DuckDBWarehouse
 
 LINEAGE = [("_source_file", "VARCHAR"), ("_row_number", "BIGINT"), ("_ingested_at", "TIMESTAMPTZ"),
-           ("_load_id", "BIGINT"), ("_landing_date", "DATE")]
+           ("_load_id", "BIGINT"), ("_landing_date", "DATE"), ("_file_last_modified", "TIMESTAMP")]
 
 FIRST_VISIT = {
     "event_id": "E1", "event_type": "page_view", "event_timestamp": "2026-11-20T10:00:00.123Z",

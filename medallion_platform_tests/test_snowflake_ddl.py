@@ -472,14 +472,14 @@ def test_merge_keeps_the_latest_version_and_cleans_as_the_dbt_model(silver_on_du
                     "C2": ("Robert", "rob@example.com", True, "United States", "VIP", None, 5)}
 
 
-def test_merge_orders_versions_by_load_id_as_dbt_does(silver_on_duckdb):
-    """Bronze filled by the Dagster loader: `_load_id` is load order, whatever the files' LastModified."""
+def test_merge_orders_versions_by_the_files_time_not_load_order_as_dbt_does(silver_on_duckdb):
+    """Bronze filled by the Dagster loader, files loaded out of order: the file landed last wins."""
     con, run = silver_on_duckdb
     run("customers", [
         {**version("customers/2026-11-22/b.csv", 9, 1, customer_id="C1", name="loaded first"), "_load_id": 1},
         {**version("customers/2026-11-22/a.csv", 0, 1, customer_id="C1", name="loaded next"), "_load_id": 2},
     ])
-    assert con.execute("SELECT name, _load_id FROM MEDALLION.silver.customers").fetchall() == [("Loaded Next", 2)]
+    assert con.execute("SELECT name, _load_id FROM MEDALLION.silver.customers").fetchall() == [("Loaded First", 1)]
 
 
 def test_merge_removes_a_key_whose_latest_version_is_quarantined(silver_on_duckdb):

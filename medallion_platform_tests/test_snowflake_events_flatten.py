@@ -23,6 +23,7 @@ from dagster import materialize
 from dagster_snowflake import SnowflakeResource
 from sqlglot import exp
 
+from medallion_platform.bronze.loader import LINEAGE_COLUMNS
 from medallion_platform.defs.events import events_flattened
 from medallion_platform.events_flatten import MAX_DEPTH, DuckDBFlatten, FlattenedView, replace_flattened_view
 from medallion_platform.landing import LocalLandingZone
@@ -124,13 +125,14 @@ def test_snowflake_types_and_names_every_path_as_duckdb_does(both):
                       "WHERE table_schema = 'GOLD' AND table_name = 'EVENTS_FLATTENED' ORDER BY ordinal_position")
     described = both.snow.fetchall()
     assert [name for name, _ in described] == [c.name for c in on_duckdb.columns]
-    assert [kind for _, kind in described[:-5]] == [SNOWFLAKE_TYPES[c.type] for c in on_duckdb.columns[:-5]]
+    payload = len(on_duckdb.columns) - len(LINEAGE_COLUMNS)
+    assert [kind for _, kind in described[:payload]] == [SNOWFLAKE_TYPES[c.type] for c in on_duckdb.columns[:payload]]
 
 
 def test_snowflake_view_values_equal_duckdbs_row_by_row(both):
     both.land("events/2026-11-20/e.jsonl", PAYLOADS)
     on_duckdb, _ = both.views()
-    columns = [c.name for c in on_duckdb.columns if c.name not in ("_ingested_at", "_load_id")]
+    columns = [c.name for c in on_duckdb.columns if c.name not in ("_ingested_at", "_load_id", "_file_last_modified")]
     expected, actual = view_rows(both.con, columns), view_rows(both.snow, columns)
     assert len(actual) == len(expected) == 4
     for duckdb_row, snowflake_row in zip(expected, actual):

@@ -43,8 +43,9 @@ SNOWFLAKE_ENV = {
     "SNOWFLAKE_ACCOUNT": "fake", "SNOWFLAKE_USER": "dagster", "SNOWFLAKE_PASSWORD": "secret",
     "SNOWFLAKE_ROLE": "TRANSFORMER", "SNOWFLAKE_WAREHOUSE": "TRANSFORM_WH", "SNOWFLAKE_DATABASE": "MEDALLION",
 }
-# When and in which order each warehouse loaded a file differ by nature; every other column must not.
-LOAD_TIMING_COLUMNS = ("_ingested_at", "_load_id")
+# When and in which order each warehouse loaded a file differ by nature, and so does when it landed
+# (each warehouse's files are landed under their own prefix); every other column must not.
+LOAD_TIMING_COLUMNS = ("_ingested_at", "_load_id", "_file_last_modified")
 EVENTS_VIEW = "gold.events_flattened"
 TABLES = ("silver.customers", "silver.products", "silver.transactions", "gold.vw_daily_sales_analysis",
           "gold.vw_customer_product_affinity", "gold.sales_by_country", "gold.top_products",

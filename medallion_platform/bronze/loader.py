@@ -2,18 +2,21 @@
 
 One loader serves every source in the registry. Each file is loaded in its own transaction:
 its good rows into `bronze.<source>`, its bad rows into `bronze.rejects` with the reason, and one
-row into `bronze.load_ledger`. The ledger is keyed by content (the etag), so a file delivered again,
-under the same key or another, or a retried run, loads nothing twice.
+row into `bronze.load_ledger`. Which deliveries load, which are done, duplicates or retried is decided
+by `medallion_platform/bronze/ledger.py`, the same for the Snowflake loader: a file delivered again
+unchanged, or a retried run, loads nothing twice; a file that failed is tried again.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 
 import duckdb
 
+from medallion_platform.bronze.ledger import (
+    FileColumns, FileResult, LedgerRow, LoadReport, decide, ledger_history_sql,
+)
 from medallion_platform.landing import LandedObject, LandingZone, parse_key
 from medallion_platform.sources import Source
 
@@ -33,8 +36,12 @@ CREATE TABLE IF NOT EXISTS bronze.load_ledger (
     unexpected_columns VARCHAR[],     -- columns the file has that the registry does not know
     missing_columns VARCHAR[],        -- registry columns the file does not have
     error VARCHAR,                    -- for status failed: why the file could not be read
-    loaded_at TIMESTAMPTZ NOT NULL
+    loaded_at TIMESTAMPTZ NOT NULL,
+    file_last_modified TIMESTAMPTZ,   -- with file_key and etag, the delivery this row is about
+    attempt INTEGER                   -- 1 for a delivery's first attempt; failed ones are retried
 );
+ALTER TABLE bronze.load_ledger ADD COLUMN IF NOT EXISTS file_last_modified TIMESTAMPTZ;
+ALTER TABLE bronze.load_ledger ADD COLUMN IF NOT EXISTS attempt INTEGER;
 CREATE TABLE IF NOT EXISTS bronze.rejects (
     load_id BIGINT NOT NULL,
     source VARCHAR NOT NULL,
@@ -52,57 +59,8 @@ LINEAGE_COLUMNS = (
     ("_ingested_at", "TIMESTAMPTZ"),
     ("_load_id", "BIGINT"),        # bronze.load_ledger.load_id; increases with load order
     ("_landing_date", "DATE"),     # the day in the file's key: the Dagster partition it belongs to
+    ("_file_last_modified", "TIMESTAMP"),  # when the object landed, UTC: orders versions within a day
 )
-
-
-@dataclass(frozen=True)
-class FileColumns:
-    """How a file's columns differ from the registry's: the input of the schema-change check."""
-
-    unexpected: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-
-    @classmethod
-    def compare(cls, source: Source, present: list[str]) -> "FileColumns":
-        known = set(source.column_names) | set(source.payload_keys)
-        return cls(unexpected=tuple(sorted(c for c in present if c not in known)),
-                   missing=tuple(c for c in source.column_names if c not in present))
-
-    def __str__(self) -> str:
-        parts = [f"unexpected columns: {', '.join(self.unexpected)}"] if self.unexpected else []
-        parts += [f"missing columns: {', '.join(self.missing)}"] if self.missing else []
-        return "; ".join(parts)
-
-
-@dataclass
-class FileResult:
-    key: str
-    status: str  # loaded | duplicate | failed | already_loaded
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    detail: str | None = None
-    columns: FileColumns = FileColumns()
-
-
-@dataclass
-class LoadReport:
-    source: str
-    files: list[FileResult] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-    @property
-    def rows_loaded(self) -> int:
-        return sum(f.rows_loaded for f in self.files)
-
-    @property
-    def rows_rejected(self) -> int:
-        return sum(f.rows_rejected for f in self.files)
-
-    @property
-    def failures(self) -> list[FileResult]:
-        return [f for f in self.files if f.status == "failed"]
 
 
 def quote_ident(name: str) -> str:
@@ -120,6 +78,8 @@ def ensure_bronze_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None
         columns.append("payload JSON")
     columns += [f"{name} {type_}" for name, type_ in LINEAGE_COLUMNS]
     con.execute(f"CREATE TABLE IF NOT EXISTS bronze.{source.name} ({', '.join(columns)})")
+    for name, type_ in LINEAGE_COLUMNS:  # a table made before a lineage column was added gets it, last
+        con.execute(f"ALTER TABLE bronze.{source.name} ADD COLUMN IF NOT EXISTS {name} {type_}")
 
 
 def load_source(
@@ -138,16 +98,15 @@ def load_source(
 
 
 def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject) -> FileResult:
-    earlier_keys = [k for (k,) in con.execute(
-        "SELECT file_key FROM bronze.load_ledger WHERE source = ? AND etag = ? ORDER BY load_id",
-        [source.name, obj.etag],
-    ).fetchall()]
-    if obj.key in earlier_keys:
-        return FileResult(obj.key, "already_loaded")
+    history = [LedgerRow(*row) for row in con.execute(
+        ledger_history_sql("bronze.load_ledger", "?"), [source.name, obj.key, obj.etag]).fetchall()]
+    decision = decide(obj, history)
+    if decision.action in ("already_loaded", "gave_up"):
+        return FileResult(obj.key, decision.action, detail=decision.detail)
     load_id = _next_load_id(con)
-    if earlier_keys:
-        _record(con, load_id, source, obj, "duplicate", duplicate_of=earlier_keys[0])
-        return FileResult(obj.key, "duplicate", detail=f"same content as {earlier_keys[0]}")
+    if decision.action == "duplicate":
+        _record(con, load_id, source, obj, "duplicate", duplicate_of=decision.duplicate_of)
+        return FileResult(obj.key, "duplicate", detail=decision.detail)
 
     in_transaction = False
     try:
@@ -157,15 +116,15 @@ def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject) -
         con.execute("BEGIN TRANSACTION")
         in_transaction = True
         loaded, rejected = _insert_staged(con, source, obj, load_id)
-        _record(con, load_id, source, obj, "loaded", loaded, rejected, columns=columns)
+        _record(con, load_id, source, obj, "loaded", loaded, rejected, columns=columns, attempt=decision.attempt)
         con.execute("COMMIT")
         in_transaction = False
         return FileResult(obj.key, "loaded", loaded, rejected, detail=str(columns) or None, columns=columns)
-    except (duckdb.Error, ValueError, UnicodeDecodeError) as error:
+    except (duckdb.Error, ValueError, UnicodeDecodeError, OSError) as error:
         if in_transaction:
             con.execute("ROLLBACK")
         message = f"{obj.key}: {type(error).__name__}: {error}".splitlines()[0]
-        _record(con, load_id, source, obj, "failed", error=message)
+        _record(con, load_id, source, obj, "failed", error=message, attempt=decision.attempt)
         return FileResult(obj.key, "failed", detail=message)
     finally:
         for name in ("_checked", "_stage"):
@@ -179,11 +138,13 @@ def _next_load_id(con) -> int:
 
 
 def _record(con, load_id, source, obj, status, loaded=0, rejected=0, duplicate_of=None,
-            columns: FileColumns = FileColumns(), error=None) -> None:
+            columns: FileColumns = FileColumns(), error=None, attempt=1) -> None:
     con.execute(
-        "INSERT INTO bronze.load_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        "INSERT INTO bronze.load_ledger (load_id, source, file_key, etag, size_bytes, status, rows_loaded, "
+        "rows_rejected, duplicate_of, unexpected_columns, missing_columns, error, loaded_at, "
+        "file_last_modified, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)",
         [load_id, source.name, obj.key, obj.etag, obj.size, status, loaded, rejected, duplicate_of,
-         list(columns.unexpected) or None, list(columns.missing) or None, error],
+         list(columns.unexpected) or None, list(columns.missing) or None, error, obj.last_modified, attempt],
     )
 
 
@@ -297,8 +258,8 @@ def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tupl
     _, day, _ = parse_key(obj.key)
     loaded = con.execute(
         f"INSERT INTO bronze.{source.name} SELECT {', '.join(typed)}{payload}, {key}, _row_number, now(), {load_id}, "
-        f"DATE {sql_literal(day)} "
-        "FROM _checked WHERE _reason IS NULL ORDER BY _row_number"
+        f"DATE {sql_literal(day)}, ? "
+        "FROM _checked WHERE _reason IS NULL ORDER BY _row_number", [obj.last_modified_utc]
     ).fetchone()[0]
     rejected = con.execute(
         f"INSERT INTO bronze.rejects SELECT {load_id}, {sql_literal(source.name)}, {key}, _row_number, _raw, "

@@ -31,10 +31,12 @@ How one file is loaded, in one transaction:
    `failed` with the error; the other files still load.
 
 Exactly once, by two guards:
-- Our ledger, keyed by etag (the content's MD5): a file already in it under the same key is not touched
-  again (`already_loaded`), and the same content under another key is recorded `duplicate` and loads
-  nothing. It protects against re-delivery under a new name, which Snowflake's load metadata cannot see
-  (that is per path), and it does not expire, where the load metadata is kept 64 days.
+- Our ledger, one row per attempt at a delivery (key, etag, last-modified), read by the same
+  `decide` as the DuckDB loader's (medallion_platform/bronze/ledger.py): what is done is not touched
+  again (`already_loaded`), the same content under a new key is recorded `duplicate` and loads nothing,
+  a failed delivery is retried on later runs a bounded number of times. It protects against
+  re-delivery under a new name, which Snowflake's load metadata cannot see (that is per path), and it
+  does not expire, where the load metadata is kept 64 days.
 - Snowflake's load metadata on `BRONZE.STAGED_<SOURCE>`: COPY skips a file (path and ETag) it already
   loaded into that table. It protects against what our ledger does not see: a ledger row lost or
   deleted, and a second run that read the ledger before the first committed but reaches COPY after.
@@ -86,12 +88,14 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from dagster_snowflake import SnowflakeResource
 from snowflake.connector.errors import Error as SnowflakeError
 
-from medallion_platform.bronze.loader import FileColumns, FileResult, LoadReport
+from medallion_platform.bronze.ledger import (
+    FileColumns, FileResult, LedgerRow, LoadReport, decide, ledger_history_sql,
+)
 from medallion_platform.landing import LandedObject, LandingZone, S3LandingZone, parse_key
 from medallion_platform.snowflake.ddl import (
     LEDGER_TABLE, LINEAGE_NAMES, LOAD_ID_SEQUENCE as LOAD_ID_SEQUENCE_NAME, REJECTS_TABLE, bronze_table_sql,
@@ -332,10 +336,8 @@ def checked_sql(source: Source, records: str) -> str:
 
 
 def lineage_values(load_id: int, day: str, last_modified: datetime) -> dict[str, str]:
-    """This loader's value for each of ddl.py's lineage columns, over the checked records. The object's
-    LastModified is stored in UTC without zone, as METADATA$FILE_LAST_MODIFIED is."""
-    if last_modified.tzinfo is not None:
-        last_modified = last_modified.astimezone(timezone.utc).replace(tzinfo=None)
+    """This loader's value for each of ddl.py's lineage columns, over the checked records;
+    `last_modified` in UTC without zone (LandedObject.last_modified_utc), as METADATA$FILE_LAST_MODIFIED is."""
     values = {"_source_file": "_source_file", "_row_number": "_row_number", "_ingested_at": "CURRENT_TIMESTAMP()",
               "_load_id": str(load_id), "_landing_date": f"{literal(day)}::DATE",
               "_file_last_modified": f"{literal(last_modified.isoformat(sep=' '))}::TIMESTAMP_NTZ"}
@@ -418,35 +420,34 @@ def load_source(snowflake: SnowflakeResource, landing: LandingZone, source: Sour
 
 def _load_object(cursor, landing: LandingZone, source: Source, stage: ExternalStage, obj: LandedObject,
                  fakesnow: bool) -> FileResult:
-    cursor.execute(f"SELECT file_key FROM {LEDGER} WHERE source = %s AND etag = %s ORDER BY load_id",
-                   (source.name, obj.etag))
-    earlier_keys = [k for (k,) in cursor.fetchall()]
-    if obj.key in earlier_keys:
-        return FileResult(obj.key, "already_loaded")
+    cursor.execute(ledger_history_sql(LEDGER, "%s"), (source.name, obj.key, obj.etag))
+    decision = decide(obj, [LedgerRow(*row) for row in cursor.fetchall()])
+    if decision.action in ("already_loaded", "gave_up"):
+        return FileResult(obj.key, decision.action, detail=decision.detail)
     load_id = _next_load_id(cursor)
-    if earlier_keys:
-        _record(cursor, load_id, source, obj, "duplicate", duplicate_of=earlier_keys[0])
-        return FileResult(obj.key, "duplicate", detail=f"same content as {earlier_keys[0]}")
+    if decision.action == "duplicate":
+        _record(cursor, load_id, source, obj, "duplicate", duplicate_of=decision.duplicate_of)
+        return FileResult(obj.key, "duplicate", detail=decision.detail)
     in_transaction = False
     try:
         _, day, _ = parse_key(obj.key)
         header = _csv_header(landing, obj.key) if source.format == "csv" else None
         cursor.execute("BEGIN")
         in_transaction = True
-        result = _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakesnow)
+        result = _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakesnow, decision.attempt)
         cursor.execute("COMMIT")
         return result
-    except (SnowflakeError, BronzeLoadError, ValueError, UnicodeDecodeError) as error:
+    except (SnowflakeError, BronzeLoadError, ValueError, UnicodeDecodeError, OSError) as error:
         if in_transaction:
             cursor.execute("ROLLBACK")
         message = f"{obj.key}: {type(error).__name__}: {error}".splitlines()[0]
         if fakesnow and source.format == "csv" and isinstance(error, SnowflakeError):
             message += " [fakesnow runs COPY without ON_ERROR: a CSV line it cannot parse fails the file]"
-        _record(cursor, load_id, source, obj, "failed", error=message)
+        _record(cursor, load_id, source, obj, "failed", error=message, attempt=decision.attempt)
         return FileResult(obj.key, "failed", detail=message)
 
 
-def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakesnow) -> FileResult:
+def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakesnow, attempt) -> FileResult:
     cursor.execute(copy_statement(source, stage, obj.key, header, fakesnow))
     copied = CopyResult.from_cursor(cursor, obj.key)
     if copied.status == "LOAD_SKIPPED":  # nothing was written: the caller's COMMIT ends an empty transaction
@@ -457,10 +458,10 @@ def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakes
     _check_staged(cursor, source, obj.key, copied)
     columns = _file_columns(cursor, source, obj.key, header)
     checked = checked_sql(source, records_sql(source, obj.key, columns))
-    loaded = _row_count(cursor, insert_bronze_sql(source, checked, load_id, day, obj.last_modified))
+    loaded = _row_count(cursor, insert_bronze_sql(source, checked, load_id, day, obj.last_modified_utc))
     rejected = _row_count(cursor, insert_rejects_sql(source, checked, load_id))
     rejected += record_copy_errors(cursor, source, obj.key, load_id, copied)
-    _record(cursor, load_id, source, obj, "loaded", loaded, rejected, columns=columns)
+    _record(cursor, load_id, source, obj, "loaded", loaded, rejected, columns=columns, attempt=attempt)
     cursor.execute(f"DELETE FROM {staged_table(source)} WHERE {staged_rows_of(obj.key)}")
     return FileResult(obj.key, "loaded", loaded, rejected, detail=str(columns) or None, columns=columns)
 
@@ -516,14 +517,15 @@ def _next_load_id(cursor) -> int:
 
 
 def _record(cursor, load_id, source, obj, status, loaded=0, rejected=0, duplicate_of=None,
-            columns: FileColumns = FileColumns(), error=None) -> None:
+            columns: FileColumns = FileColumns(), error=None, attempt=1) -> None:
     """The file's ledger row. Arrays go in as JSON text through PARSE_JSON: Snowflake takes no function
     in INSERT ... VALUES, hence INSERT ... SELECT."""
     cursor.execute(
         f"INSERT INTO {LEDGER} (load_id, source, file_key, etag, size_bytes, status, rows_loaded, "
-        "rows_rejected, duplicate_of, unexpected_columns, missing_columns, error, loaded_at) "
-        "SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, PARSE_JSON(%s), PARSE_JSON(%s), %s, CURRENT_TIMESTAMP()",
+        "rows_rejected, duplicate_of, unexpected_columns, missing_columns, error, loaded_at, "
+        "file_last_modified, attempt) "
+        "SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, PARSE_JSON(%s), PARSE_JSON(%s), %s, CURRENT_TIMESTAMP(), %s, %s",
         (load_id, source.name, obj.key, obj.etag, obj.size, status, loaded, rejected, duplicate_of,
          json.dumps(list(columns.unexpected)) if columns.unexpected else None,
-         json.dumps(list(columns.missing)) if columns.missing else None, error),
+         json.dumps(list(columns.missing)) if columns.missing else None, error, obj.last_modified, attempt),
     )

@@ -155,8 +155,9 @@ LINEAGE = (
     ("_file_last_modified", "TIMESTAMP_NTZ", "METADATA$FILE_LAST_MODIFIED"),
 )
 LINEAGE_NAMES = tuple(name for name, _, _ in LINEAGE)
-# dbt's version_rank, with the key as a tie-break between files of one `_load_id`.
-LATEST_FIRST = "_load_id DESC, _source_file DESC, _row_number DESC"
+# dbt's version_rank: the data's own time (landing day, the object's last-modified), the key as a
+# tie-break between files landed in the same instant, then the record's place in its file.
+LATEST_FIRST = "_landing_date DESC, _file_last_modified DESC, _source_file DESC, _row_number DESC"
 
 LEDGER_COLUMNS = (
     ("load_id", "NUMBER(38,0) NOT NULL"),  # LOAD_ID_SEQUENCE.NEXTVAL, whoever writes the row
@@ -172,6 +173,8 @@ LEDGER_COLUMNS = (
     ("missing_columns", "ARRAY"),
     ("error", "VARCHAR"),
     ("loaded_at", "TIMESTAMP_LTZ NOT NULL"),
+    ("file_last_modified", "TIMESTAMP_TZ"),  # with file_key and etag, the delivery (bronze/ledger.py)
+    ("attempt", "NUMBER(38,0)"),  # 1 for a delivery's first attempt; failed ones are retried
 )
 REJECTS_COLUMNS = (
     ("load_id", "NUMBER(38,0)"),

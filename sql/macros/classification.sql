@@ -6,7 +6,8 @@
 
 {#- The Bronze lineage every classified row carries on: which file and row it came from, and when. -#}
 {% macro lineage_columns(prefix='') -%}
-    {{ prefix }}_source_file, {{ prefix }}_row_number, {{ prefix }}_load_id, {{ prefix }}_landing_date, {{ prefix }}_ingested_at
+    {{ prefix }}_source_file, {{ prefix }}_row_number, {{ prefix }}_load_id, {{ prefix }}_landing_date, {{ prefix }}_file_last_modified,
+    {{ prefix }}_ingested_at
 {%- endmacro %}
 
 {#- The Bronze column that identifies an entity's versions. -#}

@@ -90,9 +90,13 @@
     try_cast({{ expression }} as integer)
 {%- endmacro %}
 
-{#- Latest version wins: the row loaded last, and within a file the row written last. -#}
+{#- Latest version wins, by the data's own time, never by when a run happened to load it: the latest
+    landing day, then the object landed last that day (its last-modified time; the key breaks a tie),
+    then the record written last in its file. So days loaded in any order, a late file for an older
+    day, or an object reverted to earlier content all give the Silver of one run over every file. -#}
 {% macro version_rank(key) -%}
-    row_number() over (partition by {{ key }} order by _load_id desc, _row_number desc)
+    row_number() over (partition by {{ key }}
+        order by _landing_date desc, _file_last_modified desc, _source_file desc, _row_number desc)
 {%- endmacro %}
 
 {#- All the reasons that apply, '; '-separated, or null when none does. Each condition is a reason or NULL;

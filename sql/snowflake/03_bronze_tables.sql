@@ -102,7 +102,9 @@ CREATE TABLE IF NOT EXISTS MEDALLION.bronze.load_ledger (
     unexpected_columns ARRAY,
     missing_columns ARRAY,
     error VARCHAR,
-    loaded_at TIMESTAMP_LTZ NOT NULL
+    loaded_at TIMESTAMP_LTZ NOT NULL,
+    file_last_modified TIMESTAMP_TZ,
+    attempt NUMBER(38,0)
 );
 
 -- Rows that did not type: the Dagster loader's, and a pipe's (ON_ERROR = CONTINUE) once

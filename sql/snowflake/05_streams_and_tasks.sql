@@ -182,7 +182,7 @@ USING (
             LEFT JOIN MEDALLION.silver.country_aliases AS a ON UPPER(TRIM(b.country)) = a.alias
         ) AS c
         WHERE customer_id IS NOT NULL
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY _load_id DESC, _source_file DESC, _row_number DESC) = 1
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY _landing_date DESC, _file_last_modified DESC, _source_file DESC, _row_number DESC) = 1
     ) AS s
     ON t.customer_id = s.customer_id
 WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._load_id > t._load_id
@@ -250,7 +250,7 @@ USING (
             FROM MEDALLION.bronze.products_stream AS b
         ) AS c
         WHERE product_id IS NOT NULL
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY _load_id DESC, _source_file DESC, _row_number DESC) = 1
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY _landing_date DESC, _file_last_modified DESC, _source_file DESC, _row_number DESC) = 1
     ) AS s
     ON t.product_id = s.product_id
 WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._load_id > t._load_id
@@ -316,7 +316,7 @@ USING (
             FROM MEDALLION.bronze.transactions_stream AS b
         ) AS c
         WHERE transaction_id IS NOT NULL
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY _load_id DESC, _source_file DESC, _row_number DESC) = 1
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY _landing_date DESC, _file_last_modified DESC, _source_file DESC, _row_number DESC) = 1
     ) AS s
     ON t.transaction_id = s.transaction_id
 WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._load_id > t._load_id
@@ -375,7 +375,7 @@ USING (
             FROM MEDALLION.bronze.events_stream AS b
         ) AS c
         WHERE event_id IS NOT NULL
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY _load_id DESC, _source_file DESC, _row_number DESC) = 1
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY _landing_date DESC, _file_last_modified DESC, _source_file DESC, _row_number DESC) = 1
     ) AS s
     ON t.event_id = s.event_id
 WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND (s._load_id > t._load_id
