@@ -88,7 +88,7 @@ class LandingZone(ConfigurableResource):
         raise NotImplementedError
 
     def read_head(self, key: str, size: int) -> bytes:
-        """The first `size` bytes of an object (enough to read a CSV header)."""
+        """The first `size` bytes of an object (enough to read a CSV header); OSError if unreadable."""
         raise NotImplementedError
 
     def duckdb_uri(self, key: str) -> str:

@@ -4,7 +4,7 @@ import pytest
 from dagster import materialize
 from dagster_duckdb import DuckDBResource
 
-from medallion_platform.defs.bronze import LANDED_COLUMNS_CHECK, bronze_assets
+from medallion_platform.defs.bronze import LANDED_COLUMNS_CHECK, LANDED_FILES_CHECK, bronze_assets
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.warehouse import DuckDBWarehouse
@@ -40,25 +40,36 @@ def test_a_feed_sending_another_column_loads_and_warns_naming_the_file(resources
     metadata = only_first_day.get_asset_materialization_events()[0].materialization.metadata
     assert (metadata["dagster/row_count"].value, metadata["files_already_loaded"].value) == (1, 1)
     assert "_load_id" in [c.name for c in metadata["dagster/column_schema"].schema.columns]
-    check = result.get_asset_check_evaluations()[0]
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == LANDED_COLUMNS_CHECK)
     assert (check.check_name, check.passed, check.severity.value) == (LANDED_COLUMNS_CHECK, False, "WARN")
     assert check.metadata["files_with_other_columns"].value == {
         "customers/2026-11-21/b.csv": "unexpected columns: loyalty_tier"}
 
     again = materialize([BRONZE_CUSTOMERS], resources=resources, tags=BOTH_DAYS)  # nothing new: nothing to warn about
-    check = again.get_asset_check_evaluations()[0]
+    check = next(c for c in again.get_asset_check_evaluations() if c.check_name == LANDED_COLUMNS_CHECK)
     assert check.passed and check.metadata["files_checked"].value == 0
 
 
-def test_an_unreadable_file_fails_the_asset_naming_it_after_loading_the_rest(resources):
+def test_unreadable_files_fail_a_check_naming_them_and_the_good_files_still_materialize(resources):
     land(resources, "customers/2026-11-20/a.csv", f"{HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
-    land(resources, "customers/2026-11-21/empty.csv", "")
-    result = materialize([BRONZE_CUSTOMERS], resources=resources, tags=BOTH_DAYS, raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "customers/2026-11-21/empty.csv: ValueError: CSV file is empty" in \
-        failure.event_specific_data.error.message
+    land(resources, "customers/2026-11-20/_SUCCESS", "")  # a marker: not data, not a failure
+    land(resources, "customers/2026-11-21/empty.csv", "")  # zero bytes: perhaps still being written
+    land(resources, "customers/2026-11-21/b.csv", f"{HEADER}\nC2,Bob,b@x.com,USA,VIP,2024-01-01,40,M,1\n")
+    result = materialize([BRONZE_CUSTOMERS], resources=resources, tags=BOTH_DAYS)
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert (metadata["dagster/row_count"].value, metadata["files_loaded"].value, metadata["files_failed"].value) == (2, 2, 1)
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == LANDED_FILES_CHECK)
+    assert (check.passed, check.severity.value) == (False, "ERROR")
+    assert list(check.metadata["failed_files"].value) == ["customers/2026-11-21/empty.csv"]
+    assert "customers/2026-11-21/empty.csv: ValueError: CSV file is empty" in check.description
     with resources["duckdb"].get_connection() as con:
-        assert con.execute("SELECT count(*) FROM bronze.customers").fetchone()[0] == 1
-    retry = materialize([BRONZE_CUSTOMERS], resources=resources, tags=BOTH_DAYS)  # the failure is recorded, not retried forever
-    assert retry.success
+        assert con.execute("SELECT file_key, status FROM bronze.load_ledger ORDER BY file_key").fetchall() == [
+            ("customers/2026-11-20/a.csv", "loaded"), ("customers/2026-11-21/b.csv", "loaded"),
+            ("customers/2026-11-21/empty.csv", "failed")]
+
+    land(resources, "customers/2026-11-21/empty.csv", f"{HEADER}\nC3,Cy,c@x.com,USA,VIP,2024-01-01,50,M,1\n")
+    retry = materialize([BRONZE_CUSTOMERS], resources=resources, tags=BOTH_DAYS)  # the file is complete now
+    check = next(c for c in retry.get_asset_check_evaluations() if c.check_name == LANDED_FILES_CHECK)
+    assert check.passed
+    assert retry.get_asset_materialization_events()[0].materialization.metadata["dagster/row_count"].value == 3

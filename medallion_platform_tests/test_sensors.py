@@ -57,8 +57,10 @@ def requests_of(result: SensorResult) -> set[tuple[AssetKey, str, str]]:
     return {(request.asset_selection[0], request.partition_key, request.run_key) for request in result.run_requests}
 
 
-def version(key: str, body: bytes) -> str:
-    return f"{key}:{hashlib.md5(body).hexdigest()}"
+def version(zone: LandingZone, key: str, body: bytes) -> str:
+    """The documented run key of one file: `<key>:<etag>@<last-modified, ISO 8601>`, one per delivery."""
+    landed = zone.list_objects(prefix=key)[0]
+    return f"{key}:{hashlib.md5(body).hexdigest()}@{landed.last_modified.isoformat()}"
 
 
 def batch_run_key(source: str, day: str, versions: list[str]) -> str:
@@ -110,11 +112,11 @@ def test_new_files_become_one_request_per_source_and_day(zone, tmp_path):
 
     assert requests_of(result) == {
         (AssetKey(["bronze", "customers"]), "2024-03-01", batch_run_key("customers", "2024-03-01", [
-            version("customers/2024-03-01/a.csv", bodies["customers/2024-03-01/a.csv"]),
-            version("customers/2024-03-01/b.csv", bodies["customers/2024-03-01/b.csv"]),
+            version(zone, "customers/2024-03-01/a.csv", bodies["customers/2024-03-01/a.csv"]),
+            version(zone, "customers/2024-03-01/b.csv", bodies["customers/2024-03-01/b.csv"]),
         ])),
         (AssetKey(["bronze", "events"]), "2024-03-02",
-         version("events/2024-03-02/e.jsonl", bodies["events/2024-03-02/e.jsonl"])),
+         version(zone, "events/2024-03-02/e.jsonl", bodies["events/2024-03-02/e.jsonl"])),
     }
     # The same landing zone seen from an empty cursor again gives the same run keys, so Dagster
     # would not launch them twice even if the cursor were lost.
@@ -153,7 +155,7 @@ def test_cursor_advances_and_each_object_version_is_requested_once(zone, tmp_pat
     land(zone, tmp_path, "products/2024-03-01/p.json", b"[]")
     third = evaluate(zone, second.cursor)
     assert requests_of(third) == {(AssetKey(["bronze", "products"]), "2024-03-01",
-                                   version("products/2024-03-01/p.json", b"[]"))}
+                                   version(zone, "products/2024-03-01/p.json", b"[]"))}
     assert LandingCursor.parse(third.cursor).last_modified > LandingCursor.parse(second.cursor).last_modified
 
 
@@ -166,8 +168,21 @@ def test_an_overwritten_object_is_requested_again(zone, tmp_path):
     second = evaluate(zone, first.cursor)
 
     assert requests_of(second) == {(AssetKey(["bronze", "customers"]), "2024-03-01",
-                                    version(key, b"customer_id\n1\n2\n"))}
+                                    version(zone, key, b"customer_id\n1\n2\n"))}
     assert evaluate(zone, second.cursor).run_requests == []
+
+
+def test_an_object_reverted_to_earlier_content_is_requested_again(zone, tmp_path):
+    key = "customers/2024-03-01/a.csv"
+    cursor, run_keys = None, []
+    for body in (b"customer_id\n1\n", b"customer_id\n2\n", b"customer_id\n1\n"):  # A, then B, then A again
+        time.sleep(1.05)  # S3 stamps whole seconds: each delivery gets its own last-modified
+        land(zone, tmp_path, key, body)
+        result = evaluate(zone, cursor)
+        cursor = result.cursor
+        run_keys += [request.run_key for request in result.run_requests]
+        assert [request.run_key for request in result.run_requests] == [version(zone, key, body)]
+    assert len(set(run_keys)) == 3
 
 
 def test_a_file_landing_in_the_same_second_as_the_cursor_is_not_missed(zone, tmp_path):
@@ -184,7 +199,7 @@ def test_a_file_landing_in_the_same_second_as_the_cursor_is_not_missed(zone, tmp
     after = evaluate(zone, same_second.serialize())
 
     assert requests_of(after) == {(AssetKey(["bronze", "customers"]), "2024-03-01",
-                                   version(second.key, b"customer_id\n2\n"))}
+                                   version(zone, second.key, b"customer_id\n2\n"))}
 
 
 def test_a_file_that_appears_after_the_cursor_passed_its_mtime_is_not_missed(tmp_path):
@@ -199,7 +214,7 @@ def test_a_file_that_appears_after_the_cursor_passed_its_mtime_is_not_missed(tmp
     after = evaluate(zone, before.cursor)
 
     assert requests_of(after) == {(AssetKey(["bronze", "customers"]), "2024-03-01",
-                                   version(late.key, b"customer_id\n2\n"))}
+                                   version(zone, late.key, b"customer_id\n2\n"))}
 
 
 def test_a_burst_is_batched_per_partition_and_bounded_per_tick(tmp_path):
@@ -240,7 +255,7 @@ def test_files_left_for_the_next_tick_are_not_lost_when_they_are_older_than_the_
 
     assert len(first.run_requests) == MAX_RUN_REQUESTS_PER_TICK
     assert requests_of(second) == {(AssetKey(["bronze", "customers"]), days[-1],
-                                    version(f"customers/{days[-1]}/c.csv", f"customers/{days[-1]}/c.csv".encode()))}
+                                    version(zone, f"customers/{days[-1]}/c.csv", f"customers/{days[-1]}/c.csv".encode()))}
     assert evaluate(zone, second.cursor).run_requests == []
 
 
@@ -275,7 +290,7 @@ def test_keys_that_are_not_landing_files_are_skipped_and_named_in_the_log(zone, 
     result = evaluate(zone)
 
     assert requests_of(result) == {(AssetKey(["bronze", "customers"]), "2024-03-01",
-                                    version("customers/2024-03-01/a.csv", b"customer_id\n1\n"))}
+                                    version(zone, "customers/2024-03-01/a.csv", b"customer_id\n1\n"))}
     log = capfd.readouterr().err
     assert all(key in log for key in bad_keys), log
     assert evaluate(zone, result.cursor).run_requests == []

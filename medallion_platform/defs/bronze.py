@@ -8,7 +8,6 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     BetaWarning,
-    Failure,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -16,14 +15,16 @@ from dagster import (
     asset,
     build_column_schema_change_checks,
 )
-from medallion_platform.bronze.loader import LoadReport
-from medallion_platform.landing import KEY_PATTERN, LandingZone
+from medallion_platform.bronze.ledger import LoadReport
+from medallion_platform.bronze.ledger import MAX_ATTEMPTS
+from medallion_platform.landing import KEY_PATTERN, LandingZone, is_marker
 from medallion_platform.partitions import LANDING_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 from medallion_platform.sources import SOURCES, Source
 from medallion_platform.warehouse import Warehouse
 
 LANDED_COLUMNS_CHECK = "landed_file_columns"
+LANDED_FILES_CHECK = "landed_files_loaded"
 
 
 def _bronze_asset(source: Source):
@@ -43,34 +44,44 @@ def _bronze_asset(source: Source):
             "exactly once (ledger: bronze.load_ledger), typed per the source registry; rows that do "
             "not type go to bronze.rejects with the reason."
         ),
-        check_specs=[AssetCheckSpec(
-            LANDED_COLUMNS_CHECK, asset=key,
-            description="The files loaded by this materialization have exactly the registry's columns.",
-        )],
+        check_specs=[
+            AssetCheckSpec(
+                LANDED_COLUMNS_CHECK, asset=key,
+                description="The files loaded by this materialization have exactly the registry's columns.",
+            ),
+            AssetCheckSpec(
+                LANDED_FILES_CHECK, asset=key,
+                description=(
+                    "Every file landed for these days could be read: a file that cannot (empty, truncated, "
+                    "not its source's format, unreachable) fails this check, named with its error in "
+                    f"bronze.load_ledger. It is tried again on later runs, up to {MAX_ATTEMPTS} attempts; "
+                    "the other files load and flow on meanwhile."),
+            ),
+        ],
     )
     def bronze_table(context: AssetExecutionContext, warehouse: Warehouse, landing: LandingZone):
         days = sorted(context.partition_keys)
         # Only the partition's days are listed (on a local folder, listing hashes each file): a run
         # costs what it loads, not what has ever landed.
         listed = [obj for day in days for obj in landing.list_objects(prefix=f"{source.name}/{day}/")]
+        objects = []
         for obj in listed:
-            if not KEY_PATTERN.match(obj.key):
+            if is_marker(obj.key):
+                context.log.info(f"{obj.key}: a marker file (its name starts with _ or .), not data; not loaded")
+            elif not KEY_PATTERN.match(obj.key):
                 context.log.warning(f"{obj.key}: not of the form <source>/<YYYY-MM-DD>/<file>; not loaded")
-        objects = [obj for obj in listed if KEY_PATTERN.match(obj.key)]
+            else:
+                objects.append(obj)
         load = warehouse.load_bronze(landing, source, objects, days)
         report = load.report
         for result in report.files:
             if result.status != "already_loaded":
                 context.log.info(f"{result.key}: {result.status} {result.rows_loaded} rows, "
                                  f"{result.rows_rejected} rejected{'; ' + result.detail if result.detail else ''}")
-        if report.failures:
-            yield _landed_columns_check(report)
-            raise Failure(
-                description=f"{len(report.failures)} file(s) of {source.name} could not be read; the other "
-                "files are loaded and the failures recorded in bronze.load_ledger: "
-                + "; ".join(f.detail or f.key for f in report.failures),
-                metadata={"failed_files": MetadataValue.json([f.key for f in report.failures])},
-            )
+        # A file that cannot be read does not hold back the good ones: they are materialized, and flow on
+        # to Silver and Gold in this run; the bad file fails a check and is logged as an error.
+        for failure in report.failures:
+            context.log.error(f"ALERT bronze/{source.name}: {failure.detail}")
         yield MaterializeResult(metadata={
             "dagster/row_count": load.partition_rows,
             "dagster/column_schema": TableSchema(columns=[TableColumn(n, t) for n, t in load.columns]),
@@ -80,8 +91,10 @@ def _bronze_asset(source: Source):
             "files_loaded": report.count("loaded"),
             "files_duplicate": report.count("duplicate"),
             "files_already_loaded": report.count("already_loaded"),
+            "files_failed": len(report.failures),
         })
         yield _landed_columns_check(report)
+        yield _landed_files_check(report)
 
     return bronze_table
 
@@ -95,6 +108,18 @@ def _landed_columns_check(report: LoadReport) -> AssetCheckResult:
         severity=AssetCheckSeverity.WARN,
         metadata={"files_with_column_changes": len(drifted), "files_checked": report.count("loaded"),
                   "files_with_other_columns": MetadataValue.json(drifted)},
+    )
+
+
+def _landed_files_check(report: LoadReport) -> AssetCheckResult:
+    failed = {f.key: f.detail for f in report.failures}
+    return AssetCheckResult(
+        check_name=LANDED_FILES_CHECK,
+        passed=not failed,
+        severity=AssetCheckSeverity.ERROR,
+        description=("Could not read: " + "; ".join(failed.values())) if failed else None,
+        metadata={"files_failed": len(failed), "failed_files": MetadataValue.json(failed),
+                  "files_seen": len(report.files)},
     )
 
 

@@ -19,7 +19,7 @@ from dagster import (
 
 from medallion_platform.defs.automation import REFRESHED_EVERY_15_MINUTES
 from medallion_platform.defs.dbt import VIEW_TAG
-from medallion_platform.landing import LandedObject, LandingZone, parse_key
+from medallion_platform.landing import LandedObject, LandingZone, is_marker, parse_key
 from medallion_platform.partitions import LANDING_DAYS
 from medallion_platform.sources import SOURCES
 
@@ -102,14 +102,21 @@ class LandingCursor:
         })
 
 
-def partition_run_key(source: str, day: str, versions: list[str]) -> str:
-    """`<key>:<etag>` for a single file; for a batch, `<source>/<day>:<count> files:<digest>` where the
-    digest is the SHA-256 (first 16 hex digits) of the sorted `<key>:<etag>`s joined by newlines, so the
-    same set of object versions always gets the same run key and Dagster launches it at most once."""
-    if len(versions) == 1:
-        return versions[0]
-    digest = hashlib.sha256("\n".join(sorted(versions)).encode()).hexdigest()[:16]
-    return f"{source}/{day}:{len(versions)} files:{digest}"
+def delivery(obj: LandedObject) -> str:
+    """`<key>:<etag>@<last-modified>`: one delivery of an object. A key that returns to content it had
+    before (A, then B, then A again) is a new delivery, so its run is new too (Bronze loads it again,
+    and Silver takes it as the latest: medallion_platform/bronze/ledger.py)."""
+    return f"{object_version(obj)}@{obj.last_modified.isoformat()}"
+
+
+def partition_run_key(source: str, day: str, deliveries: list[str]) -> str:
+    """The `delivery` for a single file; for a batch, `<source>/<day>:<count> files:<digest>` where the
+    digest is the SHA-256 (first 16 hex digits) of the sorted deliveries joined by newlines, so the same
+    set of deliveries always gets the same run key and Dagster launches it at most once."""
+    if len(deliveries) == 1:
+        return deliveries[0]
+    digest = hashlib.sha256("\n".join(sorted(deliveries)).encode()).hexdigest()[:16]
+    return f"{source}/{day}:{len(deliveries)} files:{digest}"
 
 
 def bronze_partition_of(key: str) -> tuple[str, str]:
@@ -152,6 +159,9 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
     for obj in listed:
         if object_version(obj) in cursor.handled_in_margin:
             continue
+        if is_marker(obj.key):  # `_SUCCESS` and the like: nothing for Bronze to load
+            handled.append(obj)
+            continue
         try:
             partition = bronze_partition_of(obj.key)
         except ValueError as error:
@@ -161,19 +171,19 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
         if partition not in batches and len(batches) == MAX_RUN_REQUESTS_PER_TICK:
             waiting.append(obj)
             continue
-        batches.setdefault(partition, []).append(object_version(obj))
+        batches.setdefault(partition, []).append(delivery(obj))
         handled.append(obj)
     cursor = cursor.advanced(listed, handled, waiting)
 
     asset_graph = context.repository_def.asset_graph
     run_requests = [
         RunRequest(
-            run_key=partition_run_key(source, day, versions),
+            run_key=partition_run_key(source, day, deliveries),
             asset_selection=[bronze_asset_key(source),
                              *sorted(refreshed_by_landing(source).resolve(asset_graph) - {bronze_asset_key(source)})],
             partition_key=day,
         )
-        for (source, day), versions in batches.items()
+        for (source, day), deliveries in batches.items()
     ]
     if not run_requests:
         return SensorResult(skip_reason=f"no new files in {landing.describe()}", cursor=cursor.serialize())
