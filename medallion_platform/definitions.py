@@ -5,9 +5,10 @@ raw (generated feeds) -> landing (objects in the landing zone) -> bronze (exactl
 the assets are the same on both, through the `warehouse` resource and dbt's profile.
 """
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 from dagster_duckdb import DuckDBResource
 
+from medallion_platform.defs.alerts import ALERT_WEBHOOK_VARIABLE, AlertChannel, alert_sensors
 from medallion_platform.defs.automation import follow_bronze, nightly_full_refresh, nightly_full_refresh_job
 from medallion_platform.defs.bronze import bronze_assets, bronze_column_schema_checks
 from medallion_platform.defs.checks import quality_checks
@@ -48,12 +49,13 @@ def build_definitions(settings: Settings) -> Definitions:
         ],
         asset_checks=[*bronze_column_schema_checks, *quality_checks],
         jobs=[medallion_job, nightly_full_refresh_job],
-        sensors=[*landing_sensors, follow_bronze],
+        sensors=[*landing_sensors, follow_bronze, *alert_sensors],
         schedules=[nightly_full_refresh],
         resources={
             "landing": settings.landing,
             "warehouse": warehouse_resource(settings),
             "dbt": dbt_resource(settings.dbt_executable),
+            "alerts": AlertChannel(webhook_url=EnvVar(ALERT_WEBHOOK_VARIABLE) if settings.alert_webhook else None),
         },
         # One process per run: steps share the DuckDB file, and per-step process start-up (~4 s of
         # imports each) would cost more than the steps themselves at demo scale.

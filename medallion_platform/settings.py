@@ -53,6 +53,8 @@ class Settings:
     landing: LandingZone
     dbt_executable: str
     snowflake: SnowflakeSettings | None = None
+    # Whether MEDALLION_ALERT_WEBHOOK_URL is set; its value reaches Dagster as an EnvVar only.
+    alert_webhook: bool = False
 
     @property
     def raw_dir(self) -> Path:
@@ -116,6 +118,13 @@ def _snowflake(landing: LandingZone) -> SnowflakeSettings:
     return SnowflakeSettings(storage_integration=integration, emulator=emulator)
 
 
+def _alert_webhook() -> bool:
+    url = os.environ.get("MEDALLION_ALERT_WEBHOOK_URL", "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError("MEDALLION_ALERT_WEBHOOK_URL must start with http:// or https://")  # not echoed: a token
+    return bool(url)
+
+
 def get_settings() -> Settings:
     data_dir = _path("MEDALLION_DATA_DIR", PROJECT_ROOT / "data")
     warehouse = _choice("MEDALLION_WAREHOUSE", "duckdb", WAREHOUSES)
@@ -132,4 +141,4 @@ def get_settings() -> Settings:
     # The dbt installed beside this interpreter, so nothing depends on PATH or an activated venv.
     dbt_executable = os.environ.get("MEDALLION_DBT_EXECUTABLE", "").strip() or str(Path(sys.executable).with_name("dbt"))
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
-                    dbt_executable=dbt_executable, snowflake=snowflake)
+                    dbt_executable=dbt_executable, snowflake=snowflake, alert_webhook=_alert_webhook())

@@ -92,7 +92,8 @@ def test_bronze_and_the_sales_facts_are_partitioned_by_landing_day():
 
 def test_sensors_schedule_and_automation_are_on_by_default():
     assert {s.name: s.default_status.value for s in defs.sensors} == {
-        "landed_files_to_bronze": "RUNNING", "follow_bronze": "RUNNING"}
+        "landed_files_to_bronze": "RUNNING", "follow_bronze": "RUNNING",
+        "alert_on_run_failure": "RUNNING", "alert_on_failed_checks": "RUNNING"}
     schedule = defs.resolve_schedule_def("nightly_full_refresh_schedule")
     assert (schedule.cron_schedule, schedule.default_status.value) == ("0 2 * * *", "RUNNING")
     silver = _graph().get(AssetKey(["silver", "transactions"]))
