@@ -81,8 +81,12 @@ class LandingZone(ConfigurableResource):
         """The first `size` bytes of an object (enough to read a CSV header)."""
         raise NotImplementedError
 
+    def read_object(self, key: str) -> bytes:
+        """The object's bytes, exactly: the Bronze loader splits text feeds into records itself."""
+        raise NotImplementedError
+
     def duckdb_uri(self, key: str) -> str:
-        """What DuckDB's readers open for this key."""
+        """What DuckDB's readers open for this key: that one object, whatever characters its key has."""
         raise NotImplementedError
 
     def configure_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -150,8 +154,19 @@ class LocalLandingZone(LandingZone):
         with open(self._root / key, "rb") as handle:
             return handle.read(size)
 
+    def read_object(self, key: str) -> bytes:
+        return (self._root / key).read_bytes()
+
     def duckdb_uri(self, key: str) -> str:
-        return str(self._root / key)
+        """DuckDB globs a local path that has `*`, `?` or `[`; each is escaped as a one-character class
+        (`[*]`). Its glob cannot match a backslash in such a path, so that key is refused by name."""
+        path = str(self._root / key)
+        if not any(c in path for c in "*?["):
+            return path
+        if "\\" in path:
+            raise ValueError(f"landing key {key!r}: DuckDB cannot open a local path with a backslash and a "
+                             "glob character (*, ? or [) literally; rename the file")
+        return re.sub(r"([*?\[])", r"[\1]", path)
 
     def describe(self) -> str:
         return f"local folder {self._root}"
@@ -207,6 +222,9 @@ class S3LandingZone(LandingZone):
         response = self._client().get_object(Bucket=self.bucket, Key=self._full_key(key), Range=f"bytes=0-{size - 1}")
         return response["Body"].read()
 
+    def read_object(self, key: str) -> bytes:
+        return self._client().get_object(Bucket=self.bucket, Key=self._full_key(key))["Body"].read()
+
     def duckdb_uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full_key(key)}"
 
@@ -215,6 +233,9 @@ class S3LandingZone(LandingZone):
 
         con.execute(f"SET extension_directory = '{httpfs_extension_directory()}'")
         con.execute("LOAD httpfs")
+        # An s3:// URL is then one object, read literally: no glob (`*`, `?`, `[`) and no query string
+        # (`?`), which a key may contain.
+        con.execute("SET s3_url_compatibility_mode = true")
         credentials = boto3.session.Session().get_credentials()
         options = {"TYPE": "s3", "REGION": self.region_name}
         if credentials is not None:
