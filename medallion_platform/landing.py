@@ -235,7 +235,7 @@ class S3LandingZone(LandingZone):
         con.execute("LOAD httpfs")
         # An s3:// URL is then one object, read literally: no glob (`*`, `?`, `[`) and no query string
         # (`?`), which a key may contain.
-        con.execute("SET s3_url_compatibility_mode = true")
+        con.execute("SET GLOBAL s3_url_compatibility_mode = true")
         credentials = boto3.session.Session().get_credentials()
         options = {"TYPE": "s3", "REGION": self.region_name}
         if credentials is not None:
