@@ -234,6 +234,7 @@ def test_json_lines_under_a_json_key_load_and_a_file_of_neither_fails_with_its_r
     drop(landing, "products/2026-11-20/lines.json", "\n".join(json.dumps(r) for r in lines) + "\n")
     drop(landing, "products/2026-11-20/array.json", json.dumps([{"product_id": "P4"}]))
     drop(landing, "products/2026-11-20/neither.json", "product_id,price\nP5,1\n")
+    drop(landing, "products/2026-11-20/cut.json", '[\n {"product_id": "P6"},\n {"product_id": "P7"')  # an array, cut
     report = load_source(con, landing, SOURCES["products"])
     results = {f.key.rsplit("/", 1)[1]: f for f in report.files}
     assert (results["lines.json"].status, results["lines.json"].rows_loaded, results["lines.json"].rows_rejected) == \
@@ -241,7 +242,9 @@ def test_json_lines_under_a_json_key_load_and_a_file_of_neither_fails_with_its_r
     assert (results["array.json"].status, results["array.json"].rows_loaded) == ("loaded", 1)
     assert results["neither.json"].status == "failed"
     assert results["neither.json"].detail.endswith(
-        "neither a JSON array (it does not start with [) nor JSON lines (no line starts with {)")
+        "neither a JSON array nor JSON lines: it does not start with [ and no line starts with {")
+    assert results["cut.json"].status == "failed"
+    assert results["cut.json"].detail.endswith("ValueError: not one JSON array: Expecting ',' delimiter: line 3 column 21 (char 45)")
     assert con.execute("SELECT product_id, _row_number FROM bronze.products ORDER BY 1").fetchall() == [
         ("P1", 1), ("P3", 3), ("P4", 1)]
     assert con.execute("SELECT row_number, reason FROM bronze.rejects").fetchall() == [

@@ -336,3 +336,18 @@ def test_copy_names_a_key_with_quotes_or_backslashes_exactly(key):
                                       read="snowflake")
         files = [p for p in statement.args["params"] if p.this.name.upper() == "FILES"][0]
         assert [literal.name for literal in files.find_all(sqlglot.exp.Literal)] == [key]
+
+
+def test_json_lines_under_a_json_key_load_and_a_file_of_neither_fails(snowflake, landing, stage, tmp_path):
+    """Issue 10.5 on Snowflake: a products feed that switched from an array to lines kept its .json key."""
+    land(landing, tmp_path, "products/2026-11-20/lines.json",
+         '{"product_id":"P1","price":1}\n{"product_id":"P2","price":"x"}\n\n{"product_id":"P3"}\n')
+    land(landing, tmp_path, "products/2026-11-21/array.json", '[{"product_id":"P4","price":2}]')
+    land(landing, tmp_path, "products/2026-11-22/neither.json", "product_id,price\nP5,1\n")
+    report = load(snowflake, landing, stage, "products")
+    assert [(f.status, f.rows_loaded, f.rows_rejected) for f in report.files] == [
+        ("loaded", 2, 1), ("loaded", 1, 0), ("failed", 0, 0)]
+    assert report.files[2].detail.endswith(duckdb_loader.NOT_JSON)
+    assert query(snowflake, "SELECT product_id, _row_number FROM BRONZE.PRODUCTS ORDER BY 1") == [
+        ("P1", 1), ("P3", 4), ("P4", 1)]
+    assert query(snowflake, f"SELECT row_number, reason FROM {bronze.REJECTS}") == [(2, "price is not DECIMAL(12,2) (x)")]

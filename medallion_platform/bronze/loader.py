@@ -353,15 +353,15 @@ def _stage_csv(con, source, data: bytes) -> FileColumns:
     return columns
 
 
-def _json_array_elements(data: bytes) -> tuple[list[bytes] | None, str]:
-    """Each element's bytes if the file is one JSON array, else None and why it is not. Bytes that are
-    not UTF-8 are carried through (surrogateescape), so such an element is rejected alone."""
+NOT_JSON = "neither a JSON array nor JSON lines: it does not start with [ and no line starts with {"
+
+
+def _json_array_elements(data: bytes) -> list[bytes]:
+    """Each element's bytes, the file being one JSON array, or ValueError saying why it is not. Bytes
+    that are not UTF-8 are carried through (surrogateescape), so such an element is rejected alone."""
     text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
     decoder, blank = json.JSONDecoder(), re.compile(r"[ \t\r\n]*")
-    at = blank.match(text).end()
-    if not text.startswith("[", at):
-        return None, "it does not start with ["
-    at = blank.match(text, at + 1).end()
+    at = blank.match(text, text.index("[") + 1).end()
     elements: list[bytes] = []
     try:
         while not text.startswith("]", at) or elements:
@@ -375,27 +375,25 @@ def _json_array_elements(data: bytes) -> tuple[list[bytes] | None, str]:
             else:
                 raise ValueError(f"expected , or ] at character {at}")
     except ValueError as error:
-        return None, str(error).splitlines()[0]
+        raise ValueError(f"not one JSON array: {str(error).splitlines()[0]}") from None
     if blank.match(text, at + 1).end() != len(text):
-        return None, f"text after the array's end at character {at + 1}"
-    return elements, ""
+        raise ValueError(f"not one JSON array: text after its end at character {at + 1}")
+    return elements
 
 
 def _stage_json(con, source, data: bytes) -> FileColumns:
-    """A `.json` or `.jsonl` file is read by its content: one JSON array (element n is record n) or JSON
-    lines (the record on line n is record n; blank lines are no record), whatever its key says. A file
-    that is neither fails with both reasons. JSON records may omit keys (read as NULL), so a column is
-    missing only if no record has it."""
-    elements, not_array = _json_array_elements(data) if data.lstrip().startswith((b"[", b"\xef\xbb\xbf")) \
-        else (None, "it does not start with [")
-    if elements is not None:
-        _load_records(con, pa.array(elements, pa.large_binary()), first_number=1)
+    """A `.json` or `.jsonl` file is read by its content, whatever its key says: one JSON array if it
+    starts with [ (element n is record n; a truncated array fails the file), else JSON lines (the
+    record on line n is record n; blank lines are no record). A file that is neither fails. JSON
+    records may omit keys (read as NULL), so a column is missing only if no record has it."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        _load_records(con, pa.array(_json_array_elements(data), pa.large_binary()), first_number=1)
         invalid = "'record is not a JSON object'"
     elif re.search(rb"(?m)^[ \t]*\{", data):
         _load_records(con, _split_lines(data), first_number=1)
         invalid = "'line is not a JSON object'"
     else:
-        raise ValueError(f"neither a JSON array ({not_array}) nor JSON lines (no line starts with {{)")
+        raise ValueError(NOT_JSON)
     try:
         con.execute(
             "CREATE TEMP TABLE _raw_in AS SELECT n AS _row_number, coalesce(text, bad) AS line, bad, "
