@@ -292,6 +292,22 @@ def test_a_record_that_is_not_utf8_is_rejected_with_its_exact_bytes(landing, con
     assert (report.rows_loaded, report.rows_rejected) == (2, 1)
     raw, reason, number = con.execute("SELECT raw_record, reason, row_number FROM bronze.rejects").fetchone()
     assert con.execute("SELECT ?::BLOB", [raw]).fetchone()[0] == latin1
-    assert (reason, number) == ("unparseable CSV line: INVALID UNICODE (raw_record is the line's bytes as a BLOB literal)", 2)
+    assert (reason, number) == ("record is not UTF-8 (raw_record is its bytes as a BLOB literal)", 2)
     assert con.execute("SELECT customer_id, _row_number FROM bronze.customers ORDER BY 1").fetchall() == [
         ("C1", 1), ("C3", 3)]
+
+
+@pytest.mark.parametrize("key, body, bad", [
+    ("events/2026-11-20/e.jsonl", b'{"event_id":"E1"}\n%s\n{"event_id":"E3"}\n', b'{"event_id":"E2","x":"Jos\xe9"}'),
+    ("products/2026-11-20/p.json", b'[{"product_id":"P1"},\n%s,\n{"product_id":"P3"}]', b'{"product_id":"P2","x":"\xfc\\\\"}'),
+])
+def test_a_json_record_that_is_not_utf8_is_rejected_alone_with_its_exact_bytes(landing, con, key, body, bad):
+    path = landing._root / key
+    path.parent.mkdir(parents=True)
+    path.write_bytes(body % bad)
+    source = SOURCES[key.split("/")[0]]
+    report = load_source(con, landing, source)
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+    raw, number = con.execute("SELECT raw_record, row_number FROM bronze.rejects").fetchone()
+    assert (con.execute("SELECT ?::BLOB", [raw]).fetchone()[0], number) == (bad, 2)
+    assert [n for (n,) in con.execute(f"SELECT _row_number FROM bronze.{source.name} ORDER BY 1").fetchall()] == [1, 3]

@@ -23,7 +23,9 @@ from __future__ import annotations
 import csv
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import duckdb
 import numpy as np
@@ -241,19 +243,30 @@ def _split_lines(data: bytes) -> pa.LargeBinaryArray:
                                             [None, pa.py_buffer(offsets), pa.py_buffer(body)])
 
 
-def _load_records(con, records: pa.Array, first_number: int) -> None:
-    """`_lines(n, text, bad)`: record n's text, or, when its bytes are not UTF-8, NULL and `bad`, the
-    bytes as DuckDB's BLOB text (see INVALID_UTF8)."""
-    numbered = pa.table({"n": np.arange(first_number, first_number + len(records)), "b": records})
-    con.register("_record_bytes", numbered)
+@contextmanager
+def _registered(con, name: str, table: pa.Table) -> Iterator[None]:
+    con.register(name, table)
     try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+@contextmanager
+def _records_table(con, records: pa.Array, first_number: int) -> Iterator[None]:
+    """`_lines(n, text, bad)` while staging: record n's text, or, when its bytes are not UTF-8, NULL
+    and `bad`, the bytes as DuckDB's BLOB text (see INVALID_UTF8)."""
+    numbered = pa.table({"n": np.arange(first_number, first_number + len(records)), "b": records})
+    with _registered(con, "_record_bytes", numbered):
         con.execute("CREATE TEMP TABLE _lines AS SELECT n, text, CASE WHEN text IS NULL THEN b::VARCHAR END AS bad "
                     "FROM (SELECT n, b, try(decode(b)) AS text FROM _record_bytes)")
+    try:
+        yield
     finally:
-        con.unregister("_record_bytes")
+        con.execute("DROP TABLE _lines")
 
 
-INVALID_UTF8 = "INVALID UNICODE (raw_record is the line's bytes as a BLOB literal)"
+INVALID_UTF8 = "record is not UTF-8 (raw_record is its bytes as a BLOB literal)"
 
 # One CSV field, after the comma that ends the field before it (the record is read with a comma put in
 # front). A quoted field doubles its quotes and may hold commas and line breaks; an unquoted one has no
@@ -312,10 +325,8 @@ def _stage_csv(con, source, data: bytes) -> FileColumns:
     empty field is NULL, quoted or not."""
     header = _csv_header(data)
     width = len(header)
-    _load_records(con, _split_lines(data), first_number=0)
-    multiline = _csv_multiline(con, width)
-    con.register("_multiline", multiline)
-    try:
+    with _records_table(con, _split_lines(data), first_number=0), \
+            _registered(con, "_multiline", _csv_multiline(con, width)):
         fields = (
             "CASE WHEN NOT contains(_text, '\"') THEN string_split(_text, ',') "
             f"WHEN regexp_full_match(',' || _text, {sql_literal(CSV_RECORD.pattern)}) THEN list_transform("
@@ -324,7 +335,7 @@ def _stage_csv(con, source, data: bytes) -> FileColumns:
         )
         con.execute(
             "CREATE TEMP TABLE _raw_in AS SELECT *, "
-            f"CASE WHEN _bad IS NOT NULL THEN {sql_literal('unparseable CSV line: ' + INVALID_UTF8)} "
+            f"CASE WHEN _bad IS NOT NULL THEN {sql_literal(INVALID_UTF8)} "
             "WHEN _error IS NOT NULL THEN _error "
             "WHEN _fields IS NULL THEN 'unparseable CSV line: BAD QUOTE (a quote inside an unquoted field, "
             "or text after a closing quote)' "
@@ -337,9 +348,6 @@ def _stage_csv(con, source, data: bytes) -> FileColumns:
             "  FROM _lines l LEFT JOIN _multiline m USING (n) "
             "  WHERE l.n > 0 AND NOT coalesce(m.continuation, false) AND (l.bad IS NOT NULL OR l.text <> '')))"
         )
-    finally:
-        con.unregister("_multiline")
-        con.execute("DROP TABLE _lines")
     columns = FileColumns.compare(source, header)
     picked = [f"{'NULL' if c in columns.missing else f'NULLIF(_fields[{header.index(c) + 1}], {sql_literal(str())})'}"
               f"::VARCHAR AS {quote_ident(c)}" for c in source.column_names]
@@ -387,26 +395,22 @@ def _stage_json(con, source, data: bytes) -> FileColumns:
     record on line n is record n; blank lines are no record). A file that is neither fails. JSON
     records may omit keys (read as NULL), so a column is missing only if no record has it."""
     if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
-        _load_records(con, pa.array(_json_array_elements(data), pa.large_binary()), first_number=1)
-        invalid = "'record is not a JSON object'"
+        records, invalid = pa.array(_json_array_elements(data), pa.large_binary()), "'record is not a JSON object'"
     elif re.search(rb"(?m)^[ \t]*\{", data):
-        _load_records(con, _split_lines(data), first_number=1)
-        invalid = "'line is not a JSON object'"
+        records, invalid = _split_lines(data), "'line is not a JSON object'"
     else:
         raise ValueError(NOT_JSON)
-    try:
+    with _records_table(con, records, first_number=1):
         con.execute(
             "CREATE TEMP TABLE _raw_in AS SELECT n AS _row_number, coalesce(text, bad) AS line, bad, "
             "CASE WHEN json_valid(text) THEN json_type(text) = 'OBJECT' ELSE false END AS _ok "
             "FROM _lines WHERE bad IS NOT NULL OR trim(text) <> ''"
         )
-    finally:
-        con.execute("DROP TABLE _lines")
     picked = [f"CASE WHEN _ok THEN line->>{sql_literal(c)} END AS {quote_ident(c)}" for c in source.column_names]
     payload = ", CASE WHEN _ok THEN line::JSON END AS payload" if source.keep_payload else ""
     con.execute(
         "CREATE TEMP VIEW _stage AS SELECT _row_number, line AS _raw, "
-        f"CASE WHEN bad IS NOT NULL THEN {sql_literal(INVALID_UTF8.replace('line', 'record'))} "
+        f"CASE WHEN bad IS NOT NULL THEN {sql_literal(INVALID_UTF8)} "
         f"WHEN NOT _ok THEN {invalid} END AS _record_error, {', '.join(picked)}{payload} FROM _raw_in"
     )
     keys = con.execute(
