@@ -310,7 +310,8 @@ def _csv_multiline(con, width: int) -> pa.Table:
 
 
 def _csv_header(data: bytes) -> list[str]:
-    first_line = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    end = data.find(b"\n")
+    first_line = data[:end if end >= 0 else len(data)].decode("utf-8-sig", errors="replace").rstrip("\r")
     header = next(csv.reader([first_line]), [])
     if not header:
         raise ValueError("CSV file is empty: no header row")
@@ -367,7 +368,7 @@ NOT_JSON = "neither a JSON array nor JSON lines: it does not start with [ and no
 def _json_array_elements(data: bytes) -> list[bytes]:
     """Each element's bytes, the file being one JSON array, or ValueError saying why it is not. Bytes
     that are not UTF-8 are carried through (surrogateescape), so such an element is rejected alone."""
-    text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+    text = data.decode("utf-8", errors="surrogateescape")
     decoder, blank = json.JSONDecoder(), re.compile(r"[ \t\r\n]*")
     at = blank.match(text, text.index("[") + 1).end()
     elements: list[bytes] = []
@@ -394,7 +395,8 @@ def _stage_json(con, source, data: bytes) -> FileColumns:
     starts with [ (element n is record n; a truncated array fails the file), else JSON lines (the
     record on line n is record n; blank lines are no record). A file that is neither fails. JSON
     records may omit keys (read as NULL), so a column is missing only if no record has it."""
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if re.match(rb"[ \t\r\n]*\[", data):
         records, invalid = pa.array(_json_array_elements(data), pa.large_binary()), "'record is not a JSON object'"
     elif re.search(rb"(?m)^[ \t]*\{", data):
         records, invalid = _split_lines(data), "'line is not a JSON object'"
