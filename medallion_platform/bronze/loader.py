@@ -227,20 +227,14 @@ def _missing_columns_error(columns: FileColumns) -> str:
 # --- text records: numbered and split here, so a broken one is rejected alone and keeps its bytes ---
 
 def _split_lines(data: bytes) -> pa.LargeBinaryArray:
-    """The file's lines, without their line break (LF or CRLF), as one Arrow array over a copy of the
-    bytes: no Python object per line, so a million-line file costs a few vectorised passes."""
-    buffer = np.frombuffer(data, np.uint8)
-    breaks = np.flatnonzero(buffer == 10)
-    crlf = np.zeros(len(breaks), bool)
-    crlf[breaks > 0] = buffer[breaks[breaks > 0] - 1] == 13
-    keep = np.ones(len(buffer), bool)
-    keep[breaks] = False
-    keep[breaks[crlf] - 1] = False
-    body = buffer[keep]
-    starts = breaks + 1 - np.cumsum(1 + crlf)
-    offsets = np.concatenate([[0], starts, [len(body)]]).astype(np.int64)
+    """The file's lines, each with its line break, as one Arrow array over the bytes themselves (no
+    copy, no Python object per line): newlines are found a chunk at a time, which keeps the
+    temporaries small."""
+    buffer, chunk = np.frombuffer(data, np.uint8), 1 << 24
+    breaks = [np.flatnonzero(buffer[at:at + chunk] == 10) + at for at in range(0, len(buffer), chunk)]
+    offsets = np.concatenate([[0], *(b + 1 for b in breaks), [len(buffer)]]).astype(np.int64)
     return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(offsets) - 1,
-                                            [None, pa.py_buffer(offsets), pa.py_buffer(body)])
+                                            [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 @contextmanager
@@ -254,12 +248,14 @@ def _registered(con, name: str, table: pa.Table) -> Iterator[None]:
 
 @contextmanager
 def _records_table(con, records: pa.Array, first_number: int) -> Iterator[None]:
-    """`_lines(n, text, bad)` while staging: record n's text, or, when its bytes are not UTF-8, NULL
-    and `bad`, the bytes as DuckDB's BLOB text (see INVALID_UTF8)."""
+    """`_lines(n, text, bad)` while staging: record n's text without its line break (LF or CRLF), or,
+    when its bytes are not UTF-8, NULL and `bad`, the bytes as DuckDB's BLOB text (see INVALID_UTF8)."""
     numbered = pa.table({"n": np.arange(first_number, first_number + len(records)), "b": records})
     with _registered(con, "_record_bytes", numbered):
-        con.execute("CREATE TEMP TABLE _lines AS SELECT n, text, CASE WHEN text IS NULL THEN b::VARCHAR END AS bad "
-                    "FROM (SELECT n, b, try(decode(b)) AS text FROM _record_bytes)")
+        con.execute(
+            "CREATE TEMP TABLE _lines AS SELECT n, rtrim(text, chr(13) || chr(10)) AS text, "
+            "CASE WHEN text IS NULL THEN regexp_replace(b::VARCHAR, '(\\\\x0D)?\\\\x0A$', '') END AS bad "
+            "FROM (SELECT n, b, try(decode(b)) AS text FROM _record_bytes)")
     try:
         yield
     finally:
@@ -334,8 +330,9 @@ def _stage_csv(con, source, data: bytes) -> FileColumns:
             f"regexp_extract_all(',' || _text, {sql_literal(CSV_FIELD)}, 1), "
             "f -> CASE WHEN starts_with(f, '\"') THEN replace(f[2:-2], '\"\"', '\"') ELSE f END) END"
         )
+        by_position = ", ".join(f"NULLIF(_fields[{k}], '') AS _f{k}" for k in range(1, width + 1))
         con.execute(
-            "CREATE TEMP TABLE _raw_in AS SELECT *, "
+            f"CREATE TEMP TABLE _raw_in AS SELECT _row_number, _text, _bad, {by_position}, "
             f"CASE WHEN _bad IS NOT NULL THEN {sql_literal(INVALID_UTF8)} "
             "WHEN _error IS NOT NULL THEN _error "
             "WHEN _fields IS NULL THEN 'unparseable CSV line: BAD QUOTE (a quote inside an unquoted field, "
@@ -350,10 +347,9 @@ def _stage_csv(con, source, data: bytes) -> FileColumns:
             "  WHERE l.n > 0 AND NOT coalesce(m.continuation, false) AND (l.bad IS NOT NULL OR l.text <> '')))"
         )
     columns = FileColumns.compare(source, header)
-    picked = [f"{'NULL' if c in columns.missing else f'NULLIF(_fields[{header.index(c) + 1}], {sql_literal(str())})'}"
-              f"::VARCHAR AS {quote_ident(c)}" for c in source.column_names]
-    raw = ("to_json(struct_pack(" + ", ".join(f"{quote_ident(h)} := NULLIF(_fields[{k + 1}], '')"
-                                              for k, h in enumerate(header)) + "))::VARCHAR")
+    picked = [f"{'NULL' if c in columns.missing else f'_f{header.index(c) + 1}'}::VARCHAR AS {quote_ident(c)}"
+              for c in source.column_names]
+    raw = "to_json(struct_pack(" + ", ".join(f"{quote_ident(h)} := _f{k}" for k, h in enumerate(header, 1)) + "))::VARCHAR"
     con.execute(
         f"CREATE TEMP VIEW _stage AS SELECT _row_number, CASE WHEN _parse_error IS NULL THEN {raw} "
         "ELSE coalesce(_bad, _text) END AS _raw, "
