@@ -305,7 +305,8 @@ def _csv_multiline(con, width: int) -> pa.Table:
                      for i, (name, type_) in enumerate(zip(names, (pa.int64(), pa.string(), pa.string(), pa.bool_())))})
 
 
-def _csv_header(data: bytes) -> list[str]:
+def csv_header(data: bytes) -> list[str]:
+    """The header row of a CSV file (its first line), or ValueError if it has none or repeats a name."""
     end = data.find(b"\n")
     first_line = data[:end if end >= 0 else len(data)].decode("utf-8-sig", errors="replace").rstrip("\r")
     header = next(csv.reader([first_line]), [])
@@ -320,7 +321,7 @@ def _csv_header(data: bytes) -> list[str]:
 def _stage_csv(con, source, data: bytes) -> FileColumns:
     """Record n is the one starting on line n, the header being line 0; blank lines are no record. An
     empty field is NULL, quoted or not."""
-    header = _csv_header(data)
+    header = csv_header(data)
     width = len(header)
     with _records_table(con, _split_lines(data), first_number=0), \
             _registered(con, "_multiline", _csv_multiline(con, width)):

@@ -91,8 +91,6 @@ file with FILES = ('<key>').
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -100,7 +98,7 @@ from datetime import datetime, timezone
 from dagster_snowflake import SnowflakeResource
 from snowflake.connector.errors import Error as SnowflakeError
 
-from medallion_platform.bronze.loader import NOT_JSON, FileColumns, FileResult, LoadReport
+from medallion_platform.bronze.loader import NOT_JSON, FileColumns, FileResult, LoadReport, csv_header
 from medallion_platform.landing import LandedObject, LandingZone, S3LandingZone, parse_key
 from medallion_platform.snowflake.ddl import (
     LEDGER_TABLE, LINEAGE_NAMES, LOAD_ID_SEQUENCE as LOAD_ID_SEQUENCE_NAME, REJECTS_TABLE, bronze_table_sql,
@@ -519,14 +517,7 @@ def _file_columns(cursor, source: Source, key: str, header: list[str] | None) ->
 
 def _csv_header(landing: LandingZone, key: str) -> list[str]:
     """The header row, read from the landing zone: COPY picks CSV fields by position, Bronze by name."""
-    head = landing.read_head(key, 1 << 16).decode("utf-8-sig", errors="replace")
-    header = next(csv.reader(io.StringIO(head)), [])
-    if not header:
-        raise ValueError("CSV file is empty: no header row")
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise ValueError(f"CSV header repeats column(s) {', '.join(repeated)}")
-    return header
+    return csv_header(landing.read_head(key, 1 << 16))
 
 
 def _row_count(cursor, statement: str) -> int:
