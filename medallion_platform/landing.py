@@ -91,8 +91,12 @@ class LandingZone(ConfigurableResource):
         """The first `size` bytes of an object (enough to read a CSV header); OSError if unreadable."""
         raise NotImplementedError
 
+    def read_object(self, key: str) -> bytes:
+        """The object's bytes, exactly: the Bronze loader splits text feeds into records itself."""
+        raise NotImplementedError
+
     def duckdb_uri(self, key: str) -> str:
-        """What DuckDB's readers open for this key."""
+        """What DuckDB's readers open for this key: that one object, whatever characters its key has."""
         raise NotImplementedError
 
     def configure_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -160,8 +164,19 @@ class LocalLandingZone(LandingZone):
         with open(self._root / key, "rb") as handle:
             return handle.read(size)
 
+    def read_object(self, key: str) -> bytes:
+        return (self._root / key).read_bytes()
+
     def duckdb_uri(self, key: str) -> str:
-        return str(self._root / key)
+        """DuckDB globs a local path that has `*`, `?` or `[`; each is escaped as a one-character class
+        (`[*]`). Its glob cannot match a backslash in such a path, so that key is refused by name."""
+        path = str(self._root / key)
+        if not any(c in path for c in "*?["):
+            return path
+        if "\\" in path:
+            raise ValueError(f"landing key {key!r}: DuckDB cannot open a local path with a backslash and a "
+                             "glob character (*, ? or [) literally; rename the file")
+        return re.sub(r"([*?\[])", r"[\1]", path)
 
     def describe(self) -> str:
         return f"local folder {self._root}"
@@ -223,6 +238,9 @@ class S3LandingZone(LandingZone):
         except (BotoCoreError, ClientError) as error:  # an OSError, as a local read's would be
             raise OSError(f"s3://{self.bucket}/{self._full_key(key)}: {error}") from error
 
+    def read_object(self, key: str) -> bytes:
+        return self._client().get_object(Bucket=self.bucket, Key=self._full_key(key))["Body"].read()
+
     def duckdb_uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full_key(key)}"
 
@@ -231,6 +249,9 @@ class S3LandingZone(LandingZone):
 
         con.execute(f"SET extension_directory = '{httpfs_extension_directory()}'")
         con.execute("LOAD httpfs")
+        # An s3:// URL is then one object, read literally: no glob (`*`, `?`, `[`) and no query string
+        # (`?`), which a key may contain.
+        con.execute("SET GLOBAL s3_url_compatibility_mode = true")
         credentials = boto3.session.Session().get_credentials()
         options = {"TYPE": "s3", "REGION": self.region_name}
         if credentials is not None:

@@ -82,9 +82,9 @@ def test_bad_rows_go_to_rejects_with_reasons_and_counts_reconcile(landing, con):
     assert (report.rows_loaded, report.rows_rejected) == (2, 4)
     assert report.rows_loaded + report.rows_rejected == len(rows)
     loaded = con.execute("SELECT customer_id, name, age, _row_number FROM bronze.customers ORDER BY 1").fetchall()
-    # _row_number counts the records the CSV parser could split (C1, C2, C5, C6); broken lines keep their line
-    assert loaded == [("C1", "Ann", 30, 1), ("C5", "Eve, Q.", None, 3)]
-    assert con.execute("SELECT row_number FROM bronze.rejects WHERE raw_record LIKE 'C3%'").fetchone()[0] == 4
+    # one numbering for loaded rows and rejects: the line the record starts on, the header being line 0
+    assert loaded == [("C1", "Ann", 30, 1), ("C5", "Eve, Q.", None, 5)]
+    assert con.execute("SELECT row_number FROM bronze.rejects WHERE raw_record LIKE 'C3%'").fetchone()[0] == 3
     rejects = dict(con.execute("SELECT split_part(raw_record, ',', 1), reason FROM bronze.rejects").fetchall())
     assert rejects['{"customer_id":"C2"'] == "age is not INTEGER (thirty)"
     assert rejects['{"customer_id":"C6"'] == "total_purchases is not INTEGER (many)"
@@ -244,3 +244,129 @@ def test_the_same_content_landed_again_under_its_key_is_not_loaded_twice(landing
     _deliver(landing, key, body, 2_000_000)  # re-uploaded unchanged: a new last-modified, the same rows
     assert load_source(con, landing, SOURCES["customers"]).files[0].status == "already_loaded"
     assert count(con, "SELECT count(*) FROM bronze.customers") == 1
+
+
+# Keys DuckDB would read as a pattern (or a query string, on S3), and others a reader could mangle.
+AWKWARD_NAMES = ["*.csv", "?.csv", "[ab].csv", "{a,b}.csv", "it's \"q\".csv", "with space.csv", "Müller é.csv"]
+
+
+def customer_line(customer_id: str) -> str:
+    return f"{customer_id},Ann,a@x.com,USA,VIP,2024-01-01,30,F,3"
+
+
+def test_keys_with_glob_characters_are_read_literally(landing, con):
+    """Issue 10.1: `customers/<day>/*.csv` once loaded every CSV of its folder under its own key."""
+    names = ["a.csv", "b.csv", *AWKWARD_NAMES]
+    for i, name in enumerate(names):
+        drop(landing, f"customers/2026-11-20/{name}", f"{CUSTOMER_HEADER}\n{customer_line(f'C{i}')}\n")
+    report = load_source(con, landing, SOURCES["customers"])
+    assert {f.status for f in report.files} == {"loaded"}, report.files
+    rows = con.execute("SELECT _source_file, customer_id FROM bronze.customers ORDER BY 2").fetchall()
+    assert sorted(rows) == sorted((f"customers/2026-11-20/{name}", f"C{i}") for i, name in enumerate(names))
+
+
+def test_parquet_and_json_keys_with_glob_characters_are_read_literally(landing, con):
+    for name in ("t.parquet", "*.parquet", "[t].parquet", "?.parquet"):
+        path = landing._root / "transactions/2026-11-20" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        duckdb.connect().execute(
+            f"COPY (SELECT {sql_quote(name)} AS transaction_id, 'C1' AS customer_id, 'P1' AS product_id, 1 AS quantity,"
+            " 9.99 AS total_amount, '2026-11-20' AS transaction_date, 'Cash' AS payment_method,"
+            f" 'Online' AS store_type) TO {sql_quote(str(path))} (FORMAT PARQUET)")
+    for name in ("p.json", "*.json", "[p].json"):
+        drop(landing, f"products/2026-11-20/{name}", json.dumps([{"product_id": name, "price": 1}]))
+    for source in ("transactions", "products"):
+        load_source(con, landing, SOURCES[source])
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE 'transactions/2026-11-20/' || transaction_id = "
+                       "_source_file) FROM bronze.transactions").fetchone() == (4, 4)
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE 'products/2026-11-20/' || product_id = "
+                       "_source_file) FROM bronze.products").fetchone() == (3, 3)
+
+
+def sql_quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def test_json_lines_under_a_json_key_load_and_a_file_of_neither_fails_with_its_reason(landing, con):
+    """Issue 10.5: a feed that switched from an array to lines keeps its key's .json suffix."""
+    lines = [{"product_id": "P1", "price": 1}, {"product_id": "P2", "price": "x"}, {"product_id": "P3"}]
+    drop(landing, "products/2026-11-20/lines.json", "\n".join(json.dumps(r) for r in lines) + "\n")
+    drop(landing, "products/2026-11-20/array.json", json.dumps([{"product_id": "P4"}]))
+    drop(landing, "products/2026-11-20/neither.json", "product_id,price\nP5,1\n")
+    drop(landing, "products/2026-11-20/cut.json", '[\n {"product_id": "P6"},\n {"product_id": "P7"')  # an array, cut
+    report = load_source(con, landing, SOURCES["products"])
+    results = {f.key.rsplit("/", 1)[1]: f for f in report.files}
+    assert (results["lines.json"].status, results["lines.json"].rows_loaded, results["lines.json"].rows_rejected) == \
+        ("loaded", 2, 1)
+    assert (results["array.json"].status, results["array.json"].rows_loaded) == ("loaded", 1)
+    assert results["neither.json"].status == "failed"
+    assert results["neither.json"].detail.endswith(
+        "neither a JSON array nor JSON lines: it does not start with [ and no line starts with {")
+    assert results["cut.json"].status == "failed"
+    assert results["cut.json"].detail.endswith("ValueError: not one JSON array: Expecting ',' delimiter: line 3 column 21 (char 45)")
+    assert con.execute("SELECT product_id, _row_number FROM bronze.products ORDER BY 1").fetchall() == [
+        ("P1", 1), ("P3", 3), ("P4", 1)]
+    assert con.execute("SELECT row_number, reason FROM bronze.rejects").fetchall() == [
+        (2, "price is not DECIMAL(12,2) (x)")]
+
+
+def test_an_unterminated_quote_rejects_its_own_record_only(landing, con):
+    """Issue 10.6: the broken record once swallowed the next one into its reject. A quoted field that
+    really spans lines is still one record."""
+    body = "\n".join([CUSTOMER_HEADER, customer_line("C1"),
+                      'C2,"Bob,b@x.com,USA,VIP,2024-01-01,30,M,1',
+                      customer_line("C3"),
+                      'C4,"Multi\nLine",m@x.com,USA,VIP,2024-01-01,30,F,3',
+                      customer_line("C5")]) + "\n"
+    drop(landing, "customers/2026-11-20/quote.csv", body)
+    report = load_source(con, landing, SOURCES["customers"])
+    assert (report.rows_loaded, report.rows_rejected) == (4, 1)
+    assert con.execute("SELECT customer_id, name, _row_number FROM bronze.customers ORDER BY 1").fetchall() == [
+        ("C1", "Ann", 1), ("C3", "Ann", 3), ("C4", "Multi\nLine", 4), ("C5", "Ann", 6)]
+    assert con.execute("SELECT row_number, raw_record, reason FROM bronze.rejects").fetchall() == [
+        (2, 'C2,"Bob,b@x.com,USA,VIP,2024-01-01,30,M,1', "unparseable CSV line: UNTERMINATED QUOTE")]
+
+
+def test_loaded_rows_and_rejects_share_one_numbering(landing, con):
+    """Issue 10.7: a CSV record's number is the line it starts on, the header being line 0, for loaded
+    rows and rejects alike, so a reject sits between its neighbours."""
+    rows = [customer_line("C1"), "C2,Cut Short", customer_line("C3"), "", customer_line("C5"),
+            "C6,Doe, Jane,j@x.com,USA,P,2024-01-01,40,F,2", customer_line("C7")]
+    drop(landing, "customers/2026-11-20/n.csv", CUSTOMER_HEADER + "\n" + "\n".join(rows) + "\n")
+    load_source(con, landing, SOURCES["customers"])
+    numbered = con.execute("SELECT _row_number, customer_id FROM bronze.customers UNION ALL "
+                           "SELECT row_number, split_part(raw_record, ',', 1) FROM bronze.rejects ORDER BY 1").fetchall()
+    assert numbered == [(1, "C1"), (2, "C2"), (3, "C3"), (5, "C5"), (6, "C6"), (7, "C7")]
+
+
+def test_a_record_that_is_not_utf8_is_rejected_with_its_exact_bytes(landing, con):
+    """Issue 10.8: the reject's raw_record is DuckDB's BLOB text of the record's bytes; casting it to
+    BLOB gives them back (it once held `Jos??M?ller`)."""
+    latin1 = "C2,José Müller,j@x.com,DE,VIP,2024-01-01,30,M,1".encode("latin-1")
+    path = landing._root / "customers/2026-11-20/latin1.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(f"{CUSTOMER_HEADER}\n{customer_line('C1')}\n".encode() + latin1 + b"\r\n"
+                     + f"{customer_line('C3')}\n".encode())
+    report = load_source(con, landing, SOURCES["customers"])
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+    raw, reason, number = con.execute("SELECT raw_record, reason, row_number FROM bronze.rejects").fetchone()
+    assert con.execute("SELECT ?::BLOB", [raw]).fetchone()[0] == latin1
+    assert (reason, number) == ("record is not UTF-8 (raw_record is its bytes as a BLOB literal)", 2)
+    assert con.execute("SELECT customer_id, _row_number FROM bronze.customers ORDER BY 1").fetchall() == [
+        ("C1", 1), ("C3", 3)]
+
+
+@pytest.mark.parametrize("key, body, bad", [
+    ("events/2026-11-20/e.jsonl", b'{"event_id":"E1"}\n%s\n{"event_id":"E3"}\n', b'{"event_id":"E2","x":"Jos\xe9"}'),
+    ("products/2026-11-20/p.json", b'[{"product_id":"P1"},\n%s,\n{"product_id":"P3"}]', b'{"product_id":"P2","x":"\xfc\\\\"}'),
+])
+def test_a_json_record_that_is_not_utf8_is_rejected_alone_with_its_exact_bytes(landing, con, key, body, bad):
+    path = landing._root / key
+    path.parent.mkdir(parents=True)
+    path.write_bytes(body % bad)
+    source = SOURCES[key.split("/")[0]]
+    report = load_source(con, landing, source)
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+    raw, number = con.execute("SELECT raw_record, row_number FROM bronze.rejects").fetchone()
+    assert (con.execute("SELECT ?::BLOB", [raw]).fetchone()[0], number) == (bad, 2)
+    assert [n for (n,) in con.execute(f"SELECT _row_number FROM bronze.{source.name} ORDER BY 1").fetchall()] == [1, 3]

@@ -50,3 +50,31 @@ def test_listing_pages_past_one_thousand_objects(s3_endpoint, s3_bucket, tmp_pat
         client.put_object(Bucket=s3_bucket, Key=f"events/2026-11-20/e{i:04d}.jsonl", Body=b"{}\n")
     zone = S3LandingZone(bucket=s3_bucket, endpoint_url=s3_endpoint)
     assert len(zone.list_objects(prefix="events/")) == 1005
+
+
+def test_s3_keys_with_glob_and_query_characters_are_read_literally(s3_endpoint, s3_bucket, tmp_path):
+    """Issue 10.1 on S3: DuckDB read `*` and `[` in an s3:// URL as a glob and `?` as a query string."""
+    from medallion_platform_tests.test_bronze_loader import AWKWARD_NAMES, CUSTOMER_HEADER, customer_line
+
+    zone = S3LandingZone(bucket=s3_bucket, prefix="feeds/", endpoint_url=s3_endpoint)
+    names = ["a.csv", *AWKWARD_NAMES]
+    for i, name in enumerate(names):
+        path = tmp_path / f"c{i}.csv"
+        path.write_text(f"{CUSTOMER_HEADER}\n{customer_line(f'C{i}')}\n")
+        zone.put_file(path, f"customers/2026-11-20/{name}")
+    parquet_names = ["t.parquet", "*.parquet", "[t].parquet", "?.parquet", "it's é.parquet"]
+    for name in parquet_names:
+        path = tmp_path / "t.parquet"
+        duckdb.connect().execute(
+            f"COPY (SELECT $${name}$$ AS transaction_id, 'C1' AS customer_id, 'P1' AS product_id, 1 AS quantity, "
+            "9.99 AS total_amount, '2026-11-20' AS transaction_date, 'Cash' AS payment_method, "
+            f"'Online' AS store_type) TO '{path}' (FORMAT PARQUET)")
+        zone.put_file(path, f"transactions/2026-11-20/{name}")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    for source in ("customers", "transactions"):
+        report = load_source(con, zone, SOURCES[source])
+        assert {f.status for f in report.files} == {"loaded"}, report.files
+    assert sorted(con.execute("SELECT _source_file, customer_id FROM bronze.customers").fetchall()) == \
+        sorted((f"customers/2026-11-20/{name}", f"C{i}") for i, name in enumerate(names))
+    assert sorted(con.execute("SELECT _source_file, transaction_id FROM bronze.transactions").fetchall()) == \
+        sorted((f"transactions/2026-11-20/{name}", name) for name in parquet_names)

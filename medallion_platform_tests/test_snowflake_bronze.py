@@ -308,3 +308,46 @@ def test_production_statements_use_snowflake_forms_and_parse():
     ddl = stage.create_sql()
     sqlglot.parse_one(ddl, read="snowflake")
     assert ddl == "CREATE STAGE IF NOT EXISTS BRONZE.LANDING URL = 's3://landing/feeds/' STORAGE_INTEGRATION = LANDING_S3"
+
+
+# A key with a single quote is not here: fakesnow 0.11.4 writes the file name unescaped into the SQL of
+# its own COPY result, which then fails to parse. The next test checks the statement for such keys.
+@pytest.mark.parametrize("name", ["*.csv", "?.csv", "[ab].csv", "{a,b}.csv", 'say "q".csv', "with space.csv", "Müller é.csv"])
+def test_a_key_with_glob_characters_copies_only_its_own_file(snowflake, landing, stage, tmp_path, name):
+    """Issue 10.1 on Snowflake: COPY names the key in FILES = ('<key>'), a file name to Snowflake; fakesnow
+    hands it to DuckDB as part of an s3:// URL, read literally once the landing zone configured DuckDB."""
+    from medallion_platform_tests.test_bronze_loader import customer_line
+
+    for i, each in enumerate(["a.csv", "b.csv", name]):
+        land(landing, tmp_path / str(i), f"customers/2026-11-20/{each}", f"{CUSTOMER_HEADER}\n{customer_line(f'C{i}')}\n")
+    report = load(snowflake, landing, stage, "customers")
+    assert {f.status for f in report.files} == {"loaded"}, report.files
+    assert sorted(query(snowflake, "SELECT _source_file, customer_id FROM BRONZE.CUSTOMERS")) == sorted(
+        (f"customers/2026-11-20/{each}", f"C{i}") for i, each in enumerate(["a.csv", "b.csv", name]))
+
+
+@pytest.mark.parametrize("key", ["customers/2026-11-20/it's.csv", "customers/2026-11-20/back\\slash *.csv"])
+def test_copy_names_a_key_with_quotes_or_backslashes_exactly(key):
+    """Snowflake reads backslash escapes in a string literal: FILES must still name the key itself."""
+    stage = bronze.ExternalStage(url="s3://landing/feeds/", storage_integration="LANDING_S3")
+    header = get_source("customers").column_names
+    for fakesnow_form in (False, True):
+        statement = sqlglot.parse_one(bronze.copy_statement(get_source("customers"), stage, key, header, fakesnow_form),
+                                      read="snowflake")
+        files = [p for p in statement.args["params"] if p.this.name.upper() == "FILES"][0]
+        assert [literal.name for literal in files.find_all(sqlglot.exp.Literal)] == [key]
+
+
+def test_json_lines_under_a_json_key_load_and_a_file_of_neither_fails(snowflake, landing, stage, tmp_path):
+    """Issue 10.5 on Snowflake: a products feed that switched from an array to lines kept its .json key."""
+    land(landing, tmp_path, "products/2026-11-20/lines.json",
+         '{"product_id":"P1","price":1}\n{"product_id":"P2","price":"x"}\n\n{"product_id":"P3"}\n')
+    land(landing, tmp_path, "products/2026-11-21/array.json", '[{"product_id":"P4","price":2}]')
+    land(landing, tmp_path, "products/2026-11-22/neither.json", "product_id,price\nP5,1\n")
+    report = load(snowflake, landing, stage, "products")
+    assert [(f.status, f.rows_loaded, f.rows_rejected) for f in report.files] == [
+        ("loaded", 2, 1), ("loaded", 1, 0), ("failed", 0, 0)]
+    assert report.files[2].detail.endswith(duckdb_loader.NOT_JSON)
+    assert query(snowflake, "SELECT product_id, _row_number FROM BRONZE.PRODUCTS ORDER BY 1") == [
+        ("P1", 1), ("P3", 4), ("P4", 1)]
+    assert query(snowflake, f"SELECT row_number, reason FROM {bronze.REJECTS}") == [(2, "price is not DECIMAL(12,2) (x)")]

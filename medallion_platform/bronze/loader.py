@@ -1,18 +1,35 @@
-"""Load landed files into Bronze exactly once, keeping lineage and every row that cannot be typed.
+r"""Load landed files into Bronze exactly once, keeping lineage and every row that cannot be typed.
 
 One loader serves every source in the registry. Each file is loaded in its own transaction:
 its good rows into `bronze.<source>`, its bad rows into `bronze.rejects` with the reason, and one
 row into `bronze.load_ledger`. Which deliveries load, which are done, duplicates or retried is decided
 by `medallion_platform/bronze/ledger.py`, the same for the Snowflake loader: a file delivered again
 unchanged, or a retried run, loads nothing twice; a file that failed is tried again.
+
+Records and their number (`_row_number` of a loaded row, `row_number` of a reject: one numbering):
+- CSV: a record is a line, or several when a quoted field holds line breaks; its number is the line it
+  starts on, the header being line 0 (so the first record is 1, and a reject sits between its
+  neighbours). A blank line is no record. A quote left open rejects its own line only.
+- JSON lines: the line number (from 1); a blank line is no record.
+- JSON array: the element's position (from 1). `.json` and `.jsonl` files are read as whichever of
+  the two their content is.
+- Parquet: the row's position (from 1).
+A text record whose bytes are not UTF-8 is rejected with `raw_record` as DuckDB's BLOB text of its
+exact bytes (every byte outside printable ASCII, and `\` and `"`, as `\xNN`): `raw_record::BLOB`
+gives the bytes back.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import json
+import re
+from contextlib import contextmanager
+from typing import Iterator
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from medallion_platform.bronze.ledger import (
     FileColumns, FileResult, LedgerRow, LoadReport, decide, ledger_history_sql,
@@ -46,8 +63,8 @@ CREATE TABLE IF NOT EXISTS bronze.rejects (
     load_id BIGINT NOT NULL,
     source VARCHAR NOT NULL,
     file_key VARCHAR NOT NULL,
-    row_number BIGINT,                -- record number in the file (CSV parse errors: the line)
-    raw_record VARCHAR,
+    row_number BIGINT,                -- the record's number, as _row_number (see the module docstring)
+    raw_record VARCHAR,               -- not UTF-8: the bytes as a BLOB literal (raw_record::BLOB)
     reason VARCHAR NOT NULL,
     rejected_at TIMESTAMPTZ NOT NULL
 );
@@ -55,7 +72,7 @@ CREATE TABLE IF NOT EXISTS bronze.rejects (
 
 LINEAGE_COLUMNS = (
     ("_source_file", "VARCHAR"),   # landing key the row came from
-    ("_row_number", "BIGINT"),     # record number within that file, 1-based
+    ("_row_number", "BIGINT"),     # the record's number in that file (module docstring), as in rejects
     ("_ingested_at", "TIMESTAMPTZ"),
     ("_load_id", "BIGINT"),        # bronze.load_ledger.load_id; increases with load order
     ("_landing_date", "DATE"),     # the day in the file's key: the Dagster partition it belongs to
@@ -129,7 +146,7 @@ def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject) -
     finally:
         for name in ("_checked", "_stage"):
             con.execute(f"DROP VIEW IF EXISTS {name}")
-        for name in ("_raw_in", "_csv_errors", "_csv_scans"):
+        for name in ("_raw_in",):
             con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
@@ -152,13 +169,12 @@ def _record(con, load_id, source, obj, status, loaded=0, rejected=0, duplicate_o
 
 def _stage(con, landing: LandingZone, source: Source, obj: LandedObject) -> FileColumns:
     """Read the file into temp objects; return how its columns differ from the registry's."""
-    uri = sql_literal(landing.duckdb_uri(obj.key))
-    if source.format == "csv":
-        return _stage_csv(con, landing, source, obj, uri)
-    if source.format in ("json", "jsonl"):
-        return _stage_json(con, source, uri)
     if source.format == "parquet":
-        return _stage_parquet(con, source, uri)
+        return _stage_parquet(con, source, sql_literal(landing.duckdb_uri(obj.key)))
+    if source.format == "csv":
+        return _stage_csv(con, source, landing.read_object(obj.key))
+    if source.format in ("json", "jsonl"):
+        return _stage_json(con, source, landing.read_object(obj.key))
     raise ValueError(f"source {source.name!r}: unsupported format {source.format!r}")
 
 
@@ -169,53 +185,193 @@ def _missing_columns_error(columns: FileColumns) -> str:
     return sql_literal(f"file lacks column(s) {', '.join(columns.missing)}")
 
 
-def _stage_csv(con, landing, source, obj, uri) -> FileColumns:
-    head = landing.read_head(obj.key, 1 << 16).decode("utf-8-sig", errors="replace")
-    header = next(csv.reader(io.StringIO(head)), [])
+# --- text records: numbered and split here, so a broken one is rejected alone and keeps its bytes ---
+
+def _split_lines(data: bytes) -> pa.LargeBinaryArray:
+    """The file's lines, each with its line break, as one Arrow array over the bytes themselves (no
+    copy, no Python object per line): newlines are found a chunk at a time, which keeps the
+    temporaries small."""
+    buffer, chunk = np.frombuffer(data, np.uint8), 1 << 24
+    breaks = [np.flatnonzero(buffer[at:at + chunk] == 10) + at for at in range(0, len(buffer), chunk)]
+    offsets = np.concatenate([[0], *(b + 1 for b in breaks), [len(buffer)]]).astype(np.int64)
+    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(offsets) - 1,
+                                            [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+@contextmanager
+def _registered(con, name: str, table: pa.Table) -> Iterator[None]:
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+@contextmanager
+def _records_table(con, records: pa.Array, first_number: int) -> Iterator[None]:
+    """`_lines(n, text, bad)` while staging: record n's text without its line break (LF or CRLF), or,
+    when its bytes are not UTF-8, NULL and `bad`, the bytes as DuckDB's BLOB text (see INVALID_UTF8)."""
+    numbered = pa.table({"n": np.arange(first_number, first_number + len(records)), "b": records})
+    with _registered(con, "_record_bytes", numbered):
+        con.execute(
+            "CREATE TEMP TABLE _lines AS SELECT n, rtrim(text, chr(13) || chr(10)) AS text, "
+            "CASE WHEN text IS NULL THEN regexp_replace(b::VARCHAR, '(\\\\x0D)?\\\\x0A$', '') END AS bad "
+            "FROM (SELECT n, b, try(decode(b)) AS text FROM _record_bytes)")
+    try:
+        yield
+    finally:
+        con.execute("DROP TABLE _lines")
+
+
+INVALID_UTF8 = "record is not UTF-8 (raw_record is its bytes as a BLOB literal)"
+
+# One CSV field, after the comma that ends the field before it (the record is read with a comma put in
+# front). A quoted field doubles its quotes and may hold commas and line breaks; an unquoted one has no
+# quote. The same expressions split records in DuckDB (RE2) and check a multi-line record here.
+CSV_FIELD = r',("(?:[^"]|"")*"|[^,"]*)'
+CSV_RECORD = re.compile(f"(?:{CSV_FIELD})+")
+
+
+def _csv_fields(text: str) -> int | None:
+    """How many fields the text has as one CSV record, or None if it is not one."""
+    if not CSV_RECORD.fullmatch("," + text):
+        return None
+    return len(re.findall(CSV_FIELD, "," + text))
+
+
+def _csv_multiline(con, width: int) -> pa.Table:
+    """A line with an odd number of quotes opens a quoted field. With the lines up to the next such line
+    it is one record, if that is a CSV record of the header's width; otherwise its quote is never closed
+    and the line alone is rejected, so the records after it still load. One row per line decided here."""
+    odd = [n for (n,) in con.execute(
+        "SELECT n FROM _lines WHERE n > 0 AND contains(text, '\"') "
+        "AND (length(text) - length(replace(text, '\"', ''))) % 2 = 1 ORDER BY n"
+    ).fetchall()]
+    rows: list[tuple[int, str | None, str | None, bool]] = []  # (n, record text, error, continuation)
+    joined_to = 0
+    for first, last in zip(odd, odd[1:] + [None]):
+        if first <= joined_to:
+            continue
+        if last is not None:
+            texts = [t for (t,) in con.execute(
+                "SELECT text FROM _lines WHERE n BETWEEN ? AND ? ORDER BY n", [first, last]).fetchall()]
+            if None not in texts and _csv_fields("\n".join(texts)) == width:
+                rows.append((first, "\n".join(texts), None, False))
+                rows += [(n, None, None, True) for n in range(first + 1, last + 1)]
+                joined_to = last
+                continue
+        rows.append((first, None, "unparseable CSV line: UNTERMINATED QUOTE", False))
+    names = ("n", "text", "error", "continuation")
+    return pa.table({name: pa.array([row[i] for row in rows], type_)
+                     for i, (name, type_) in enumerate(zip(names, (pa.int64(), pa.string(), pa.string(), pa.bool_())))})
+
+
+def csv_header(data: bytes) -> list[str]:
+    """The header row of a CSV file (its first line), or ValueError if it has none or repeats a name."""
+    end = data.find(b"\n")
+    first_line = data[:end if end >= 0 else len(data)].decode("utf-8-sig", errors="replace").rstrip("\r")
+    header = next(csv.reader([first_line]), [])
     if not header:
         raise ValueError("CSV file is empty: no header row")
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise ValueError(f"CSV header repeats column(s) {', '.join(duplicated)}")
-    columns = "{" + ", ".join(f"{sql_literal(h)}: 'VARCHAR'" for h in header) + "}"
-    con.execute(
-        f"CREATE TEMP TABLE _raw_in AS SELECT * FROM read_csv({uri}, columns={columns}, header=true, "
-        "auto_detect=false, delim=',', quote='\"', escape='\"', store_rejects=true, "
-        "rejects_table='_csv_errors', rejects_scan='_csv_scans')"
-    )
+    return header
+
+
+def _stage_csv(con, source, data: bytes) -> FileColumns:
+    """Record n is the one starting on line n, the header being line 0; blank lines are no record. An
+    empty field is NULL, quoted or not."""
+    header = csv_header(data)
+    width = len(header)
+    with _records_table(con, _split_lines(data), first_number=0), \
+            _registered(con, "_multiline", _csv_multiline(con, width)):
+        fields = (
+            "CASE WHEN NOT contains(_text, '\"') THEN string_split(_text, ',') "
+            f"WHEN regexp_full_match(',' || _text, {sql_literal(CSV_RECORD.pattern)}) THEN list_transform("
+            f"regexp_extract_all(',' || _text, {sql_literal(CSV_FIELD)}, 1), "
+            "f -> CASE WHEN starts_with(f, '\"') THEN replace(f[2:-2], '\"\"', '\"') ELSE f END) END"
+        )
+        by_position = ", ".join(f"NULLIF(_fields[{k}], '') AS _f{k}" for k in range(1, width + 1))
+        con.execute(
+            f"CREATE TEMP TABLE _raw_in AS SELECT _row_number, _text, _bad, {by_position}, "
+            f"CASE WHEN _bad IS NOT NULL THEN {sql_literal(INVALID_UTF8)} "
+            "WHEN _error IS NOT NULL THEN _error "
+            "WHEN _fields IS NULL THEN 'unparseable CSV line: BAD QUOTE (a quote inside an unquoted field, "
+            "or text after a closing quote)' "
+            f"WHEN len(_fields) > {width} THEN 'unparseable CSV line: TOO MANY COLUMNS (' || len(_fields) || "
+            f"' fields, the header has {width})' "
+            f"WHEN len(_fields) < {width} THEN 'unparseable CSV line: MISSING COLUMNS (' || len(_fields) || "
+            f"' fields, the header has {width})' END AS _parse_error "
+            f"FROM (SELECT *, CASE WHEN _bad IS NULL AND _error IS NULL THEN {fields} END AS _fields FROM ("
+            "  SELECT l.n AS _row_number, coalesce(m.text, l.text) AS _text, l.bad AS _bad, m.error AS _error "
+            "  FROM _lines l LEFT JOIN _multiline m USING (n) "
+            "  WHERE l.n > 0 AND NOT coalesce(m.continuation, false) AND (l.bad IS NOT NULL OR l.text <> '')))"
+        )
     columns = FileColumns.compare(source, header)
-    picked = [f"{'NULL' if c in columns.missing else quote_ident(c)}::VARCHAR AS {quote_ident(c)}"
+    picked = [f"{'NULL' if c in columns.missing else f'_f{header.index(c) + 1}'}::VARCHAR AS {quote_ident(c)}"
               for c in source.column_names]
-    raw = "to_json(struct_pack(" + ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in header) + "))::VARCHAR"
+    raw = "to_json(struct_pack(" + ", ".join(f"{quote_ident(h)} := _f{k}" for k, h in enumerate(header, 1)) + "))::VARCHAR"
     con.execute(
-        f"CREATE TEMP VIEW _stage AS SELECT rowid + 1 AS _row_number, {raw} AS _raw, "
-        f"{_missing_columns_error(columns)} AS _record_error, {', '.join(picked)} FROM _raw_in"
+        f"CREATE TEMP VIEW _stage AS SELECT _row_number, CASE WHEN _parse_error IS NULL THEN {raw} "
+        "ELSE coalesce(_bad, _text) END AS _raw, "
+        f"coalesce(_parse_error, {_missing_columns_error(columns)}) AS _record_error, {', '.join(picked)} FROM _raw_in"
     )
     return columns
 
 
-def _stage_json(con, source, uri) -> FileColumns:
-    """JSON records may omit keys (read as NULL), so a column is missing only if no record has it."""
-    if source.format == "json":
-        con.execute(
-            f"CREATE TEMP TABLE _raw_in AS SELECT json::VARCHAR AS line FROM read_json_objects({uri}, format='array')"
-        )
-        invalid = "'record is not a JSON object'"
+NOT_JSON = "neither a JSON array nor JSON lines: it does not start with [ and no line starts with {"
+
+
+def _json_array_elements(data: bytes) -> list[bytes]:
+    """Each element's bytes, the file being one JSON array, or ValueError saying why it is not. Bytes
+    that are not UTF-8 are carried through (surrogateescape), so such an element is rejected alone."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    decoder, blank = json.JSONDecoder(), re.compile(r"[ \t\r\n]*")
+    at = blank.match(text, text.index("[") + 1).end()
+    elements: list[bytes] = []
+    try:
+        while not text.startswith("]", at) or elements:
+            _, end = decoder.raw_decode(text, at)
+            elements.append(text[at:end].encode("utf-8", errors="surrogateescape"))
+            at = blank.match(text, end).end()
+            if text.startswith(",", at):
+                at = blank.match(text, at + 1).end()
+            elif text.startswith("]", at):
+                break
+            else:
+                raise ValueError(f"expected , or ] at character {at}")
+    except ValueError as error:
+        raise ValueError(f"not one JSON array: {str(error).splitlines()[0]}") from None
+    if blank.match(text, at + 1).end() != len(text):
+        raise ValueError(f"not one JSON array: text after its end at character {at + 1}")
+    return elements
+
+
+def _stage_json(con, source, data: bytes) -> FileColumns:
+    """A `.json` or `.jsonl` file is read by its content, whatever its key says: one JSON array if it
+    starts with [ (element n is record n; a truncated array fails the file), else JSON lines (the
+    record on line n is record n; blank lines are no record). A file that is neither fails. JSON
+    records may omit keys (read as NULL), so a column is missing only if no record has it."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if re.match(rb"[ \t\r\n]*\[", data):
+        records, invalid = pa.array(_json_array_elements(data), pa.large_binary()), "'record is not a JSON object'"
+    elif re.search(rb"(?m)^[ \t]*\{", data):
+        records, invalid = _split_lines(data), "'line is not a JSON object'"
     else:
-        # Read lines as text first, so one malformed line is rejected instead of failing the file.
+        raise ValueError(NOT_JSON)
+    with _records_table(con, records, first_number=1):
         con.execute(
-            f"CREATE TEMP TABLE _raw_in AS SELECT line FROM read_csv({uri}, columns={{'line': 'VARCHAR'}}, "
-            "header=false, auto_detect=false, delim='\\0', quote='', escape='', strict_mode=false)"
+            "CREATE TEMP TABLE _raw_in AS SELECT n AS _row_number, coalesce(text, bad) AS line, bad, "
+            "CASE WHEN json_valid(text) THEN json_type(text) = 'OBJECT' ELSE false END AS _ok "
+            "FROM _lines WHERE bad IS NOT NULL OR trim(text) <> ''"
         )
-        invalid = "'line is not a JSON object'"
     picked = [f"CASE WHEN _ok THEN line->>{sql_literal(c)} END AS {quote_ident(c)}" for c in source.column_names]
     payload = ", CASE WHEN _ok THEN line::JSON END AS payload" if source.keep_payload else ""
     con.execute(
         "CREATE TEMP VIEW _stage AS SELECT _row_number, line AS _raw, "
-        f"CASE WHEN NOT _ok THEN {invalid} END AS _record_error, {', '.join(picked)}{payload} FROM ("
-        "  SELECT rowid + 1 AS _row_number, line,"
-        "         CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END AS _ok"
-        "  FROM _raw_in) WHERE line IS NOT NULL AND trim(line) <> ''"
+        f"CASE WHEN bad IS NOT NULL THEN {sql_literal(INVALID_UTF8)} "
+        f"WHEN NOT _ok THEN {invalid} END AS _record_error, {', '.join(picked)}{payload} FROM _raw_in"
     )
     keys = con.execute(
         "SELECT DISTINCT unnest(json_keys(_raw)) FROM _stage WHERE _record_error IS NULL"
@@ -265,11 +421,4 @@ def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tupl
         f"INSERT INTO bronze.rejects SELECT {load_id}, {sql_literal(source.name)}, {key}, _row_number, _raw, "
         "_reason, now() FROM _checked WHERE _reason IS NOT NULL ORDER BY _row_number"
     ).fetchone()[0]
-    if source.format == "csv":
-        rejected += con.execute(
-            f"INSERT INTO bronze.rejects SELECT {load_id}, {sql_literal(source.name)}, {key}, line, "
-            "first(csv_line ORDER BY column_idx), 'unparseable CSV line: ' || string_agg(DISTINCT error_type, ', ') "
-            "|| ' (' || first(error_message ORDER BY column_idx) || ')', now() "
-            "FROM _csv_errors GROUP BY line ORDER BY line"
-        ).fetchone()[0]
     return loaded, rejected

@@ -26,7 +26,8 @@ How one file is loaded, in one transaction:
    into `BRONZE.REJECTS` the others with every reason that applies. `_source_file` is the last three
    segments of the file name (the landing key, with or without the stage's prefix). JSON lines are
    parsed with TRY_PARSE_JSON; a JSON array file is its lines joined again, parsed and split into
-   elements (element n is row n).
+   elements (element n is row n). A `.json` file is read by its content, as the DuckDB loader reads
+   it: an array if it starts with [, else JSON lines if a line starts with {, else it fails.
 3. The ledger row, the staged rows deleted, COMMIT. Any error: ROLLBACK, and the file is recorded
    `failed` with the error; the other files still load.
 
@@ -63,6 +64,14 @@ What the fakesnow path therefore does not exercise:
   a test, fed a COPY result as Snowflake reports one); FIELD_DELIMITER = NONE with
   ESCAPE_UNENCLOSED_FIELD = NONE.
 - STORAGE_INTEGRATION: fakesnow ignores a stage's credentials; the tests give its DuckDB an S3 secret.
+- Keys with glob characters: FILES names a file literally in Snowflake; fakesnow puts the key into an
+  s3:// URL for DuckDB, which reads it literally only because LandingZone.configure_duckdb sets
+  s3_url_compatibility_mode. A key with a single quote fails under fakesnow (it writes the file name
+  unescaped into its own COPY result), so only the statement is checked for it.
+- CSV records as Snowflake's parser cuts them: an unterminated quote (whether ON_ERROR = CONTINUE then
+  skips more than its own line), METADATA$FILE_ROW_NUMBER for a record with a line break in a field
+  (the DuckDB loader numbers a CSV record by the line it starts on), and a record that is not UTF-8
+  (skipped by COPY, counted in the one REJECTS row without its bytes).
 - Load metadata as Snowflake keeps it: by path and ETag (fakesnow keys it by URL, so an overwritten
   object is `copy_skipped` there, where Snowflake loads the new version), and rolled back with the
   transaction; and Snowflake's answer for a skipped file, 'Copy executed with 0 files processed.'.
@@ -84,10 +93,8 @@ file with FILES = ('<key>').
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dagster_snowflake import SnowflakeResource
@@ -96,6 +103,7 @@ from snowflake.connector.errors import Error as SnowflakeError
 from medallion_platform.bronze.ledger import (
     FileColumns, FileResult, LedgerRow, LoadReport, decide, ledger_history_sql,
 )
+from medallion_platform.bronze.loader import NOT_JSON, csv_header
 from medallion_platform.landing import LandedObject, LandingZone, S3LandingZone, parse_key
 from medallion_platform.snowflake.ddl import (
     LEDGER_TABLE, LINEAGE_NAMES, LOAD_ID_SEQUENCE as LOAD_ID_SEQUENCE_NAME, REJECTS_TABLE, bronze_table_sql,
@@ -455,7 +463,7 @@ def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakes
                           detail="Snowflake's load metadata says this file was loaded already")
     if copied.status == "LOAD_FAILED":
         raise BronzeLoadError(f"COPY loaded no row: {copied.first_error}")
-    _check_staged(cursor, source, obj.key, copied)
+    source = _check_staged(cursor, source, obj.key, copied)
     columns = _file_columns(cursor, source, obj.key, header)
     checked = checked_sql(source, records_sql(source, obj.key, columns))
     loaded = _row_count(cursor, insert_bronze_sql(source, checked, load_id, day, obj.last_modified_utc))
@@ -466,19 +474,34 @@ def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakes
     return FileResult(obj.key, "loaded", loaded, rejected, detail=str(columns) or None, columns=columns)
 
 
-def _check_staged(cursor, source: Source, key: str, copied: CopyResult) -> None:
+def _check_staged(cursor, source: Source, key: str, copied: CopyResult) -> Source:
     """The staged rows under the key must be all COPY loaded: this is what proves the key is read right
-    from METADATA$FILENAME, and, for a JSON array, that the file parses as one."""
+    from METADATA$FILENAME. Returns the source as the file is read: a JSON file by its content."""
     cursor.execute(f"SELECT COUNT(*) FROM {staged_table(source)} WHERE {staged_rows_of(key)}")
     staged = cursor.fetchone()[0]
     if staged != copied.rows_loaded:
         raise BronzeLoadError(f"COPY loaded {copied.rows_loaded} rows but {staged} are staged under the "
                               "key: the file name COPY reports does not end in the landing key")
-    if source.format == "json":
-        document = json_array_document_sql(source, staged_rows_of(key))
-        cursor.execute(f"SELECT COUNT(*) FROM ({document}) WHERE STARTSWITH(TO_JSON(_doc), '[')")
+    return _json_layout(cursor, source, key) if source.format == "json" else source
+
+
+def _json_layout(cursor, source: Source, key: str) -> Source:
+    """As the DuckDB loader reads a .json file: one JSON array if it starts with [ (it must then parse
+    as one), else JSON lines if a line starts with {, else the file fails."""
+    where = staged_rows_of(key)
+    cursor.execute(f"SELECT _line FROM {staged_table(source)} WHERE {where} AND TRIM(_line) <> '' "
+                   "ORDER BY _row_number LIMIT 1")
+    first = cursor.fetchone()
+    if first is not None and first[0].lstrip("\ufeff \t\r").startswith("["):
+        cursor.execute(f"SELECT COUNT(*) FROM ({json_array_document_sql(source, where)}) "
+                       "WHERE STARTSWITH(TO_JSON(_doc), '[')")
         if cursor.fetchone()[0] != 1:
             raise BronzeLoadError("file is not one JSON array (truncated or malformed)")
+        return source
+    cursor.execute(f"SELECT COUNT(*) FROM {staged_table(source)} WHERE {where} AND STARTSWITH(LTRIM(_line), '{{')")
+    if not cursor.fetchone()[0]:
+        raise BronzeLoadError(NOT_JSON)
+    return replace(source, format="jsonl")
 
 
 def _file_columns(cursor, source: Source, key: str, header: list[str] | None) -> FileColumns:
@@ -496,14 +519,7 @@ def _file_columns(cursor, source: Source, key: str, header: list[str] | None) ->
 
 def _csv_header(landing: LandingZone, key: str) -> list[str]:
     """The header row, read from the landing zone: COPY picks CSV fields by position, Bronze by name."""
-    head = landing.read_head(key, 1 << 16).decode("utf-8-sig", errors="replace")
-    header = next(csv.reader(io.StringIO(head)), [])
-    if not header:
-        raise ValueError("CSV file is empty: no header row")
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise ValueError(f"CSV header repeats column(s) {', '.join(repeated)}")
-    return header
+    return csv_header(landing.read_head(key, 1 << 16))
 
 
 def _row_count(cursor, statement: str) -> int:
