@@ -32,3 +32,12 @@ def test_the_production_instance_keeps_its_state_in_postgres_and_does_not_thrott
     assert "default_limit" not in config["concurrency"]["pools"]
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["auto_materialize"] == {"enabled": True, "use_sensors": True}
+
+
+def test_both_instances_fail_dead_runs_and_free_their_pool_slots():
+    """Without run monitoring a run killed while holding a pool slot keeps it forever (test_run_monitoring)."""
+    for path in (ROOT / "dagster.yaml", ROOT / "deploy" / "dagster.yaml"):
+        monitoring = load(path)["run_monitoring"]
+        assert monitoring["enabled"] is True, path
+        assert 0 < monitoring["free_slots_after_run_end_seconds"] <= 60, path
+        assert monitoring["poll_interval_seconds"] <= 30, path

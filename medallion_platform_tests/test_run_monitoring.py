@@ -1,0 +1,72 @@
+"""A run killed while it holds the warehouse_writer slot does not wedge the instance: with the laptop's
+dagster.yaml and a real `dagster-daemon`, the dead run is failed, its slot freed, the next run
+completes without anyone stepping in, and the dbt process the dead run started dies with it."""
+
+import os
+import signal
+import time
+from datetime import date
+
+from dagster import AssetSelection, DagsterInstance, DagsterRunStatus
+
+from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.settings import WAREHOUSE_WRITER_POOL
+from medallion_platform_tests.daemon import (
+    alive,
+    children,
+    daemon_environment,
+    dagster_daemon,
+    new_dagster_home,
+    run_worker_pid,
+    stop_automation,
+    submit,
+    submitter,
+    wait_for_runs,
+)
+
+DAY = "2026-11-20"
+BRONZE_TO_GOLD = AssetSelection.all() - AssetSelection.groups("raw", "landing")
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {timeout:.0f} s")
+
+
+def test_a_killed_run_frees_its_slot_and_its_dbt_child_dies(tmp_path, clean_env):
+    data_dir = tmp_path / "data"
+    generate(GenerateConfig(scale=0.0005, seed=3, days=1, start_date=date.fromisoformat(DAY)), data_dir / "landing")
+    home = new_dagster_home(tmp_path / "dagster_home")
+    env = daemon_environment(data_dir, home)
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    from medallion_platform.definitions import defs  # noqa: PLC0415 (reads the settings just set)
+
+    keys = BRONZE_TO_GOLD.resolve(defs.resolve_asset_graph())
+    log = tmp_path / "daemon.log"
+    with DagsterInstance.get() as instance, submitter(instance) as workspace:
+        stop_automation(instance, workspace)
+        with dagster_daemon(env, log) as daemon:
+            killed = submit(instance, workspace, keys, DAY)
+
+            def dbt_child():
+                worker = run_worker_pid(instance, killed.run_id)
+                found = [pid for pid, command in children(worker) if "dbt" in command] if worker else []
+                return (worker, found[0]) if found else None
+
+            worker, dbt = wait_for(dbt_child, 120, "dbt process under the first run's worker")
+            assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_WRITER_POOL).claimed_slots
+            os.kill(worker, signal.SIGKILL)
+            # The dbt child goes with its run, instead of writing the warehouse for the rest of its build.
+            wait_for(lambda: not alive(dbt), 3, f"end of the dead run's dbt process {dbt}")
+
+            successor = submit(instance, workspace, keys, DAY)
+            first, second = wait_for_runs(instance, [killed.run_id, successor.run_id], 180, daemon, log)
+            assert first.status == DagsterRunStatus.FAILURE
+            assert second.status == DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
+            assert not instance.event_log_storage.get_concurrency_info(WAREHOUSE_WRITER_POOL).claimed_slots
