@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import sys
@@ -18,12 +19,19 @@ DEMO_SCALE = 0.002
 DEFAULT_SEED = 42
 
 
-def _dagster_home(data_dir: Path) -> Path:
-    """A persistent Dagster instance under data/, so runs and check results outlive the process."""
+def use_dagster_home(data_dir: Path) -> Path:
+    """A persistent Dagster instance under data/, so runs and check results outlive the process.
+    Created under a lock, before anything else can touch it: Dagster's SQLite storage is not safe to
+    create from several processes at once (`make dev` alone starts three on it)."""
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    with open(home / ".medallion-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / "dagster.yaml").exists():
+            shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+        from dagster import DagsterInstance  # noqa: PLC0415
+
+        DagsterInstance.from_config(str(home)).dispose()  # creates the run, event and schedule storage
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -55,7 +63,7 @@ def cmd_drop(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = get_settings()
-    _dagster_home(settings.data_dir)
+    use_dagster_home(settings.data_dir)
     from dagster import DagsterInstance  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
@@ -83,7 +91,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_report(_args: argparse.Namespace) -> int:
     settings = get_settings()
-    _dagster_home(settings.data_dir)
+    use_dagster_home(settings.data_dir)
     from dagster import DagsterInstance  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
@@ -111,7 +119,7 @@ def cmd_summary(_args: argparse.Namespace) -> int:
 
 def cmd_dev(_args: argparse.Namespace) -> int:
     settings = get_settings()
-    _dagster_home(settings.data_dir)
+    use_dagster_home(settings.data_dir)
     dagster = str(Path(sys.executable).with_name("dagster"))
     os.execv(dagster, [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")])
     return 0
