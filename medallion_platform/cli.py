@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -125,6 +126,43 @@ def cmd_dev(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_materialize(args: argparse.Namespace) -> int:
+    """Queue a run on the instance `make dev` serves, for its daemon to launch, and follow it to its end:
+    it waits its turn for the warehouse_writer pool like the sensors' runs, instead of opening the
+    warehouse while one of them writes it (dbt-duckdb does not wait for DuckDB's lock)."""
+    settings = get_settings()
+    home = use_dagster_home(settings.data_dir)
+    from dagster import AssetSelection, DagsterEventType, DagsterInstance  # noqa: PLC0415
+
+    from medallion_platform.definitions import defs  # noqa: PLC0415
+    from medallion_platform.partitions import landing_day_range_tags  # noqa: PLC0415
+    from medallion_platform.runs import code_location, daemon_is_running, queue_run  # noqa: PLC0415
+
+    if args.partition_range and len(args.partition_range.split("...")) != 2:
+        raise ValueError(f"--partition-range {args.partition_range!r} is not FIRST...LAST")
+    tags = ({"dagster/partition": args.partition} if args.partition
+            else landing_day_range_tags(*args.partition_range.split("...")) if args.partition_range else {})
+    keys = AssetSelection.from_coercible(args.select.split(",")).resolve(defs.resolve_asset_graph())
+    with DagsterInstance.get() as instance:
+        if not daemon_is_running(instance):
+            print(f"medallion: no dagster-daemon is running on DAGSTER_HOME={home} to launch the run; "
+                  "start it with `make dev` and try again", file=sys.stderr)
+            return 2
+        with code_location(instance) as workspace:
+            run = queue_run(instance, workspace, keys, tags)
+        print(f"queued run {run.run_id}: {len(keys)} assets, {tags or 'unpartitioned'}", flush=True)
+        status = run.status
+        while not run.is_finished:
+            time.sleep(1)
+            run = instance.get_run_by_id(run.run_id)
+            if run.status != status:
+                status = run.status
+                print(f"run {run.run_id}: {status.value}", flush=True)
+        for event in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE):
+            print(f"FAILED step {event.step_key}: {event.dagster_event.event_specific_data.error.message.strip()}")
+    return 0 if run.status.value == "SUCCESS" else 1
+
+
 def cmd_snowflake_ddl(args: argparse.Namespace) -> int:
     """Render the Snowflake objects (stage, pipes, streams, tasks, grants) from the source registry."""
     from medallion_platform.snowflake.ddl import SnowflakeParams, write_files  # noqa: PLC0415
@@ -173,6 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("report", help="latest result of every asset check; exit 1 if an ERROR check failed"
                         ).set_defaults(func=cmd_report)
     commands.add_parser("dev", help="the Dagster UI and daemon on these definitions").set_defaults(func=cmd_dev)
+
+    materialize = commands.add_parser(
+        "materialize", help="queue a run of some assets for the daemon `make dev` runs, and wait for it")
+    materialize.add_argument("--select", required=True,
+                             help="Dagster asset selection, e.g. 'bronze/customers*' or 'bronze/events,gold/events_flattened'")
+    window = materialize.add_mutually_exclusive_group()
+    window.add_argument("--partition", help="one landing day, YYYY-MM-DD")
+    window.add_argument("--partition-range", help="landing days FIRST...LAST, as one run")
+    materialize.set_defaults(func=cmd_materialize)
 
     snowflake = commands.add_parser("snowflake", help="Snowflake-native objects for the production path")
     snowflake_commands = snowflake.add_subparsers(dest="snowflake_command", required=True)

@@ -1,6 +1,7 @@
 """Test harness for the instance as `make dev` runs it: a real `dagster-daemon` (run queue, run
-monitoring) on a temporary DAGSTER_HOME holding one of the project's dagster.yaml files, runs submitted
-to its QueuedRunCoordinator as the sensors submit them, and the processes they start read from /proc."""
+monitoring) on a temporary DAGSTER_HOME holding one of the project's dagster.yaml files, with the
+sensors and schedule off so that a test decides which runs are queued (medallion_platform.runs), and
+the processes the runs start, read from /proc."""
 
 from __future__ import annotations
 
@@ -11,22 +12,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from contextlib import contextmanager
 from pathlib import Path
 
-from dagster import AssetKey, DagsterInstance, DagsterRun, DagsterRunStatus
-from dagster._core.definitions.selector import JobSubsetSelector
-from dagster._core.remote_origin import InProcessCodeLocationOrigin
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from dagster._core.workspace.context import BaseWorkspaceRequestContext, WorkspaceProcessContext
-from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+import duckdb
+import pytest
+from dagster import AssetSelection, DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster._core.workspace.context import BaseWorkspaceRequestContext
 
-from medallion_platform.settings import PROJECT_ROOT
+from medallion_platform.defs.sensors import refreshed_by_landing
+from medallion_platform.partitions import landing_day_range_tags
+from medallion_platform.runs import LOCATION
+from medallion_platform.settings import PROJECT_ROOT, get_settings
 
 BIN = Path(sys.executable).parent
-# workspace.yaml loads the module without naming the location: Dagster names it after the module.
-LOCATION = "medallion_platform.definitions"
-ASSET_JOB = "__ASSET_JOB"
 
 
 def daemon_environment(data_dir: Path, dagster_home: Path) -> dict[str, str]:
@@ -42,18 +42,6 @@ def new_dagster_home(folder: Path, instance_file: Path = PROJECT_ROOT / "dagster
     return folder
 
 
-@contextmanager
-def submitter(instance: DagsterInstance) -> Iterator[BaseWorkspaceRequestContext]:
-    """The code location loaded in this process under the daemon's location name: runs created from it
-    are launched by the daemon through its own code server, as the webserver's would be."""
-    origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(executable_path=sys.executable, module_name=LOCATION,
-                             working_directory=str(PROJECT_ROOT)),
-        location_name=LOCATION)
-    with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as process_context:
-        yield process_context.create_request_context()
-
-
 def stop_automation(instance: DagsterInstance, workspace: BaseWorkspaceRequestContext) -> None:
     """Turn every sensor and schedule off before the daemon starts: the test decides which runs exist."""
     repository = next(iter(workspace.get_code_location(LOCATION).get_repositories().values()))
@@ -61,27 +49,6 @@ def stop_automation(instance: DagsterInstance, workspace: BaseWorkspaceRequestCo
         instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
     for schedule in repository.get_schedules():
         instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
-
-
-def submit(instance: DagsterInstance, workspace: BaseWorkspaceRequestContext, keys: set[AssetKey],
-           partition: str | None) -> DagsterRun:
-    """Queue a run of `keys` (and their checks) for `partition`, as a sensor's RunRequest does."""
-    location = workspace.get_code_location(LOCATION)
-    repository = next(iter(location.get_repositories().values()))
-    remote_job = location.get_job(JobSubsetSelector(
-        location_name=LOCATION, repository_name=repository.name, job_name=ASSET_JOB, op_selection=None,
-        asset_selection=keys))
-    plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None,
-                                       instance=instance).execution_plan_snapshot
-    run = instance.create_run(
-        job_name=ASSET_JOB, run_id=None, run_config={}, resolved_op_selection=None,
-        step_keys_to_execute=plan.step_keys_to_execute, op_selection=None, status=None, root_run_id=None,
-        parent_run_id=None, tags={"dagster/partition": partition} if partition else {},
-        job_snapshot=remote_job.job_snapshot, execution_plan_snapshot=plan,
-        parent_job_snapshot=remote_job.parent_job_snapshot, remote_job_origin=remote_job.get_remote_origin(),
-        job_code_origin=remote_job.get_python_origin(), asset_selection=frozenset(keys),
-        asset_check_selection=None, asset_graph=repository.asset_graph)
-    return instance.submit_run(run.run_id, workspace)
 
 
 @contextmanager
@@ -158,3 +125,50 @@ def alive(pid: int) -> bool:
 
 def finished_ok(runs: list[DagsterRun]) -> bool:
     return all(run.status == DagsterRunStatus.SUCCESS for run in runs)
+
+
+def landing_runs(defs, sources: list[str], days: list[str]) -> list[tuple[str, str, set]]:
+    """(source, day, asset keys) of the run the landing sensor requests for each file: its Bronze
+    partition and what follows it (medallion_platform.defs.sensors.refreshed_by_landing)."""
+    graph = defs.resolve_asset_graph()
+    return [(source, day, refreshed_by_landing(source).resolve(graph)) for day in days for source in sources]
+
+
+def build_in_process(data_dir: Path, landing_dir: Path, keys: set, first_day: str, last_day: str) -> Path:
+    """One in-process run of `keys` over the landing days first_day..last_day, on the warehouse in
+    `data_dir` (created if missing); its path."""
+    # Imported here: importing the module builds the default definitions, which export their settings.
+    from medallion_platform.definitions import build_definitions  # noqa: PLC0415
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEDALLION_DATA_DIR", str(data_dir))
+        patch.setenv("MEDALLION_LANDING_DIR", str(landing_dir))
+        patch.delenv("MEDALLION_DUCKDB_PATH", raising=False)
+        settings = get_settings()
+        job = build_definitions(settings).get_implicit_global_asset_job_def().get_subset(asset_selection=keys)
+        with DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(instance=instance, tags=landing_day_range_tags(first_day, last_day))
+        assert result.success
+        return settings.duckdb_path
+
+
+def base_and_reference(tmp: Path, landing_dir: Path, defs, runs: list[tuple[str, str, set]]) -> tuple[Path, Path]:
+    """A base warehouse built from the day before the runs' days (every table, view and check, as
+    `medallion demo` leaves one), and a copy of it brought through all the runs' days by one run of the
+    assets they cover; the base's and the reference's data folders."""
+    days = sorted({day for _, day, _ in runs})
+    day_before = (date.fromisoformat(days[0]) - timedelta(days=1)).isoformat()
+    everything = (AssetSelection.all() - AssetSelection.groups("raw", "landing")).resolve(defs.resolve_asset_graph())
+    base = build_in_process(tmp / "base", landing_dir, everything, day_before, day_before)
+    (tmp / "reference").mkdir()
+    shutil.copyfile(base, tmp / "reference" / base.name)
+    build_in_process(tmp / "reference", landing_dir, set().union(*(keys for _, _, keys in runs)), days[0], days[-1])
+    return base.parent, tmp / "reference"
+
+
+GOLD_FACTS = ("gold.vw_daily_sales_analysis", "gold.vw_customer_product_affinity")
+
+
+def gold_facts(warehouse: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in GOLD_FACTS}

@@ -10,6 +10,7 @@ from datetime import date
 from dagster import AssetSelection, DagsterInstance, DagsterRunStatus
 
 from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.runs import code_location, queue_run
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 from medallion_platform_tests.daemon import (
     alive,
@@ -19,8 +20,6 @@ from medallion_platform_tests.daemon import (
     new_dagster_home,
     run_worker_pid,
     stop_automation,
-    submit,
-    submitter,
     wait_for_runs,
 )
 
@@ -49,10 +48,10 @@ def test_a_killed_run_frees_its_slot_and_its_dbt_child_dies(tmp_path, clean_env)
 
     keys = BRONZE_TO_GOLD.resolve(defs.resolve_asset_graph())
     log = tmp_path / "daemon.log"
-    with DagsterInstance.get() as instance, submitter(instance) as workspace:
+    with DagsterInstance.get() as instance, code_location(instance) as workspace:
         stop_automation(instance, workspace)
         with dagster_daemon(env, log) as daemon:
-            killed = submit(instance, workspace, keys, DAY)
+            killed = queue_run(instance, workspace, keys, {"dagster/partition": DAY})
 
             def dbt_child():
                 worker = run_worker_pid(instance, killed.run_id)
@@ -65,7 +64,7 @@ def test_a_killed_run_frees_its_slot_and_its_dbt_child_dies(tmp_path, clean_env)
             # The dbt child goes with its run, instead of writing the warehouse for the rest of its build.
             wait_for(lambda: not alive(dbt), 3, f"end of the dead run's dbt process {dbt}")
 
-            successor = submit(instance, workspace, keys, DAY)
+            successor = queue_run(instance, workspace, keys, {"dagster/partition": DAY})
             first, second = wait_for_runs(instance, [killed.run_id, successor.run_id], 180, daemon, log)
             assert first.status == DagsterRunStatus.FAILURE
             assert second.status == DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
