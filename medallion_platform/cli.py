@@ -132,7 +132,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     warehouse while one of them writes it (dbt-duckdb does not wait for DuckDB's lock)."""
     settings = get_settings()
     home = use_dagster_home(settings.data_dir)
-    from dagster import AssetSelection, DagsterEventType, DagsterInstance  # noqa: PLC0415
+    from dagster import AssetSelection, DagsterEventType, DagsterInstance, DagsterRunStatus  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
     from medallion_platform.partitions import landing_day_range_tags  # noqa: PLC0415
@@ -160,7 +160,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
                 print(f"run {run.run_id}: {status.value}", flush=True)
         for event in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE):
             print(f"FAILED step {event.step_key}: {event.dagster_event.event_specific_data.error.message.strip()}")
-    return 0 if run.status.value == "SUCCESS" else 1
+    return 0 if run.status == DagsterRunStatus.SUCCESS else 1
 
 
 def cmd_snowflake_ddl(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
+from medallion_platform.cli import main
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.runs import code_location, daemon_is_running, queue_run
 from medallion_platform_tests.daemon import (
@@ -63,3 +64,12 @@ def test_runs_queued_together_all_succeed_and_gold_equals_one_run(tmp_path, clea
         logs = "".join(str(event.message) for run_id in run_ids for event in instance.all_logs(run_id))
         assert not [error for error in LOCK_ERRORS if error in logs]
     assert gold_facts(data_dir / "warehouse.duckdb") == gold_facts(reference / "warehouse.duckdb")
+
+
+def test_without_a_daemon_medallion_materialize_queues_nothing_and_says_why(tmp_path, clean_env, capsys):
+    clean_env.setenv("MEDALLION_DATA_DIR", str(tmp_path / "data"))
+    clean_env.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert main(["materialize", "--select", "bronze/customers", "--partition", "2026-11-21"]) == 2
+    assert f"no dagster-daemon is running on DAGSTER_HOME={tmp_path / 'home'}" in capsys.readouterr().err
+    with DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        assert instance.get_runs() == []
