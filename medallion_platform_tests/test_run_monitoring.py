@@ -1,9 +1,11 @@
 """A run killed while it holds the warehouse_writer slot does not wedge the instance: with the laptop's
 dagster.yaml and a real `dagster-daemon`, the dead run is failed, its slot freed, the next run
-completes without anyone stepping in, and the dbt process the dead run started dies with it."""
+completes without anyone stepping in, and the dbt process the dead run started dies with it; whether
+the run was launched by the daemon or ran in `medallion demo`'s own process."""
 
 import os
 import signal
+import subprocess
 import time
 from datetime import date
 
@@ -13,6 +15,7 @@ from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.runs import code_location, queue_run
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 from medallion_platform_tests.daemon import (
+    BIN,
     alive,
     children,
     daemon_environment,
@@ -69,3 +72,38 @@ def test_a_killed_run_frees_its_slot_and_its_dbt_child_dies(tmp_path, clean_env)
             assert first.status == DagsterRunStatus.FAILURE
             assert second.status == DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
             assert not instance.event_log_storage.get_concurrency_info(WAREHOUSE_WRITER_POOL).claimed_slots
+
+
+def test_a_killed_demo_is_failed_and_frees_its_slot(tmp_path, clean_env):
+    """`medallion demo` runs in its own process, which no code server watches: the laptop's run launcher
+    tells run monitoring that the process is gone."""
+    home = new_dagster_home(tmp_path / "dagster_home")
+    env = daemon_environment(tmp_path / "data", home)
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    from medallion_platform.definitions import defs  # noqa: PLC0415
+
+    keys = BRONZE_TO_GOLD.resolve(defs.resolve_asset_graph())
+    log = tmp_path / "daemon.log"
+    with DagsterInstance.get() as instance, code_location(instance) as workspace:
+        stop_automation(instance, workspace)
+        with dagster_daemon(env, log) as daemon:
+            demo = subprocess.Popen([str(BIN / "medallion"), "demo", "--scale", "0.0002", "--days", "1",
+                                     "--start-date", DAY], env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+
+            def dbt_child_holding_the_slot():
+                found = [pid for pid, command in children(demo.pid) if "dbt" in command]
+                claimed = instance.event_log_storage.get_concurrency_info(WAREHOUSE_WRITER_POOL).claimed_slots
+                return found if found and claimed else None
+
+            [dbt] = wait_for(dbt_child_holding_the_slot, 180, "dbt process of the demo's run holding the slot")
+            demo.kill()
+            demo.wait()
+            wait_for(lambda: not alive(dbt), 3, f"end of the dead demo's dbt process {dbt}")
+
+            [killed] = instance.get_runs()
+            successor = queue_run(instance, workspace, keys, {"dagster/partition": DAY})
+            first, second = wait_for_runs(instance, [killed.run_id, successor.run_id], 180, daemon, log)
+            assert first.status == DagsterRunStatus.FAILURE
+            assert second.status == DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
