@@ -3,18 +3,15 @@ one of them started by hand with the README's `medallion materialize` while the 
 meets DuckDB's lock, all succeed, and Gold ends as one run over all the days would leave it.
 benchmarks/concurrency.py does the same with 20 runs."""
 
-import subprocess
-import sys
-import time
 from datetime import date, timedelta
-from pathlib import Path
 
 from dagster import DagsterInstance
 
 from medallion_platform.cli import main
 from medallion_platform.generate import GenerateConfig, generate
-from medallion_platform.runs import code_location, daemon_is_running, queue_run
+from medallion_platform.runs import code_location
 from medallion_platform_tests.daemon import (
+    LOCK_ERRORS,
     base_and_reference,
     daemon_environment,
     dagster_daemon,
@@ -22,6 +19,7 @@ from medallion_platform_tests.daemon import (
     gold_facts,
     landing_runs,
     new_dagster_home,
+    queue_together,
     stop_automation,
     wait_for_runs,
 )
@@ -29,7 +27,6 @@ from medallion_platform_tests.daemon import (
 FIRST_DAY = date(2026, 11, 20)  # the base warehouse's day; the runs are for the days after it
 DAYS = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in (1, 2)]
 SOURCES = ["customers", "transactions"]  # products: the base day's file
-LOCK_ERRORS = ("Could not set lock", "Conflicting lock")
 
 
 def test_runs_queued_together_all_succeed_and_gold_equals_one_run(tmp_path, clean_env):
@@ -47,18 +44,7 @@ def test_runs_queued_together_all_succeed_and_gold_equals_one_run(tmp_path, clea
     with DagsterInstance.get() as instance, code_location(instance) as workspace:
         stop_automation(instance, workspace)
         with dagster_daemon(env, log) as daemon:
-            # The last file's run is started by hand, the README's way, while the queue is full.
-            (*queued, (source, day, keys)) = runs
-            run_ids = [queue_run(instance, workspace, k, {"dagster/partition": d}).run_id for _, d, k in queued]
-            while not daemon_is_running(instance):
-                time.sleep(0.5)
-            by_hand = subprocess.run(
-                [str(Path(sys.executable).with_name("medallion")), "materialize", "--partition", day,
-                 "--select", ",".join(key.to_user_string() for key in keys)],
-                env={k: v for k, v in env.items() if k != "DAGSTER_HOME"}, capture_output=True, text=True,
-                timeout=600)
-            assert by_hand.returncode == 0, by_hand.stdout + by_hand.stderr
-            run_ids.append(by_hand.stdout.split()[2].rstrip(":"))
+            run_ids = queue_together(instance, workspace, runs, env, timeout=600)
             finished = wait_for_runs(instance, run_ids, 600, daemon, log)
         assert finished_ok(finished), [(r.run_id, r.status.value) for r in finished]
         logs = "".join(str(event.message) for run_id in run_ids for event in instance.all_logs(run_id))
