@@ -141,7 +141,9 @@ def queue_together(instance: DagsterInstance, workspace: BaseWorkspaceRequestCon
     a person would start one while the others write); their run ids, once the command has returned."""
     (*queued, (_, day, keys)) = runs
     run_ids = [queue_run(instance, workspace, k, {"dagster/partition": d}).run_id for _, d, k in queued]
+    deadline = time.time() + timeout
     while not daemon_is_running(instance):
+        assert time.time() < deadline, "the dagster-daemon sent no heartbeat"
         time.sleep(0.5)
     by_hand = subprocess.run(
         [str(BIN / "medallion"), "materialize", "--partition", day,
