@@ -9,7 +9,7 @@ UV := .uv/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test dev summary report clean bench-latency bench-incremental
+.PHONY: install postgres-server demo test dev summary report clean bench-latency bench-incremental bench-concurrency
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -24,7 +24,14 @@ install: $(UV)
 demo: install
 	$(VENV)/bin/medallion demo
 
-test: install
+# The production instance's test (medallion_platform_tests/test_deploy.py) starts a real PostgreSQL
+# server from Debian's package: installed here when missing (as root, as CI runs; else through sudo).
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
+
+test: install postgres-server
 	$(VENV)/bin/python -m pytest
 
 dev: install
@@ -42,6 +49,9 @@ bench-latency: install
 
 bench-incremental: install
 	$(VENV)/bin/python benchmarks/incremental.py
+
+bench-concurrency: install
+	$(VENV)/bin/python benchmarks/concurrency.py
 
 clean:
 	rm -rf data sql/target

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import sys
 import tempfile
+import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -18,12 +20,19 @@ DEMO_SCALE = 0.002
 DEFAULT_SEED = 42
 
 
-def _dagster_home(data_dir: Path) -> Path:
-    """A persistent Dagster instance under data/, so runs and check results outlive the process."""
+def use_dagster_home(data_dir: Path) -> Path:
+    """A persistent Dagster instance under data/, so runs and check results outlive the process.
+    Created under a lock, before anything else can touch it: Dagster's SQLite storage is not safe to
+    create from several processes at once (`make dev` alone starts three on it)."""
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    with open(home / ".medallion-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / "dagster.yaml").exists():
+            shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+        from dagster import DagsterInstance  # noqa: PLC0415
+
+        DagsterInstance.from_config(str(home)).dispose()  # creates the run, event and schedule storage
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -55,7 +64,7 @@ def cmd_drop(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = get_settings()
-    _dagster_home(settings.data_dir)
+    use_dagster_home(settings.data_dir)
     from dagster import DagsterInstance  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
@@ -83,7 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_report(_args: argparse.Namespace) -> int:
     settings = get_settings()
-    _dagster_home(settings.data_dir)
+    use_dagster_home(settings.data_dir)
     from dagster import DagsterInstance  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
@@ -111,10 +120,47 @@ def cmd_summary(_args: argparse.Namespace) -> int:
 
 def cmd_dev(_args: argparse.Namespace) -> int:
     settings = get_settings()
-    _dagster_home(settings.data_dir)
+    use_dagster_home(settings.data_dir)
     dagster = str(Path(sys.executable).with_name("dagster"))
     os.execv(dagster, [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")])
     return 0
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    """Queue a run on the instance `make dev` serves, for its daemon to launch, and follow it to its end:
+    it waits its turn for the warehouse_writer pool like the sensors' runs, instead of opening the
+    warehouse while one of them writes it (dbt-duckdb does not wait for DuckDB's lock)."""
+    settings = get_settings()
+    home = use_dagster_home(settings.data_dir)
+    from dagster import AssetSelection, DagsterEventType, DagsterInstance, DagsterRunStatus  # noqa: PLC0415
+
+    from medallion_platform.definitions import defs  # noqa: PLC0415
+    from medallion_platform.partitions import landing_day_range_tags  # noqa: PLC0415
+    from medallion_platform.runs import code_location, daemon_is_running, queue_run  # noqa: PLC0415
+
+    if args.partition_range and len(args.partition_range.split("...")) != 2:
+        raise ValueError(f"--partition-range {args.partition_range!r} is not FIRST...LAST")
+    tags = ({"dagster/partition": args.partition} if args.partition
+            else landing_day_range_tags(*args.partition_range.split("...")) if args.partition_range else {})
+    keys = AssetSelection.from_coercible(args.select.split(",")).resolve(defs.resolve_asset_graph())
+    with DagsterInstance.get() as instance:
+        if not daemon_is_running(instance):
+            print(f"medallion: no dagster-daemon is running on DAGSTER_HOME={home} to launch the run; "
+                  "start it with `make dev` and try again", file=sys.stderr)
+            return 2
+        with code_location(instance) as workspace:
+            run = queue_run(instance, workspace, keys, tags)
+        print(f"queued run {run.run_id}: {len(keys)} assets, {tags or 'unpartitioned'}", flush=True)
+        status = run.status
+        while not run.is_finished:
+            time.sleep(1)
+            run = instance.get_run_by_id(run.run_id)
+            if run.status != status:
+                status = run.status
+                print(f"run {run.run_id}: {status.value}", flush=True)
+        for event in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE):
+            print(f"FAILED step {event.step_key}: {event.dagster_event.event_specific_data.error.message.strip()}")
+    return 0 if run.status == DagsterRunStatus.SUCCESS else 1
 
 
 def cmd_snowflake_ddl(args: argparse.Namespace) -> int:
@@ -165,6 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("report", help="latest result of every asset check; exit 1 if an ERROR check failed"
                         ).set_defaults(func=cmd_report)
     commands.add_parser("dev", help="the Dagster UI and daemon on these definitions").set_defaults(func=cmd_dev)
+
+    materialize = commands.add_parser(
+        "materialize", help="queue a run of some assets for the daemon `make dev` runs, and wait for it")
+    materialize.add_argument("--select", required=True,
+                             help="Dagster asset selection, e.g. 'bronze/customers*' or 'bronze/events,gold/events_flattened'")
+    window = materialize.add_mutually_exclusive_group()
+    window.add_argument("--partition", help="one landing day, YYYY-MM-DD")
+    window.add_argument("--partition-range", help="landing days FIRST...LAST, as one run")
+    materialize.set_defaults(func=cmd_materialize)
 
     snowflake = commands.add_parser("snowflake", help="Snowflake-native objects for the production path")
     snowflake_commands = snowflake.add_subparsers(dest="snowflake_command", required=True)

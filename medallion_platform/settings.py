@@ -32,6 +32,9 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 # the laptop's dagster.yaml limits it to one step at a time; Snowflake's instance (deploy/) does not.
 WAREHOUSE_WRITER_POOL = "warehouse_writer"
 LANDING_BACKENDS = ("local", "s3")
+# dbt installed beside this interpreter, so nothing depends on PATH or an activated venv, through the
+# wrapper that makes it die with the run that started it (medallion_platform/dbt_cli.py).
+DEFAULT_DBT_EXECUTABLE = str(Path(sys.executable).with_name("medallion-dbt"))
 
 
 class SettingsError(ValueError):
@@ -138,7 +141,6 @@ def get_settings() -> Settings:
     os.environ["DBT_TARGET_PATH"] = str(data_dir / "dbt_target")
     # The dbt profile's output (sql/profiles.yml) is the warehouse's name.
     os.environ["MEDALLION_DBT_TARGET"] = warehouse
-    # The dbt installed beside this interpreter, so nothing depends on PATH or an activated venv.
-    dbt_executable = os.environ.get("MEDALLION_DBT_EXECUTABLE", "").strip() or str(Path(sys.executable).with_name("dbt"))
+    dbt_executable = os.environ.get("MEDALLION_DBT_EXECUTABLE", "").strip() or DEFAULT_DBT_EXECUTABLE
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
                     dbt_executable=dbt_executable, snowflake=snowflake, alert_webhook=_alert_webhook())

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -33,15 +32,13 @@ from medallion_platform.defs.automation import (
     REFRESHED_EVERY_15_MINUTES,
 )
 from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
-from medallion_platform.settings import DBT_PROJECT_DIR, WAREHOUSE_WRITER_POOL
+from medallion_platform.settings import DBT_PROJECT_DIR, DEFAULT_DBT_EXECUTABLE, WAREHOUSE_WRITER_POOL
 from medallion_platform.warehouse import Warehouse
 
 # Gold is rebuilt at least daily; a view older than that is stale for the business.
 GOLD_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=24))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# The dbt installed beside this interpreter: what parses the manifest when this module is imported.
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
 class MedallionDbtCli(DbtCliResource):
@@ -61,7 +58,7 @@ class MedallionDbtCli(DbtCliResource):
         return None
 
 
-def dbt_resource(executable: str = DBT_EXECUTABLE) -> DbtCliResource:
+def dbt_resource(executable: str = DEFAULT_DBT_EXECUTABLE) -> DbtCliResource:
     return MedallionDbtCli(project_dir=dbt_project, dbt_executable=executable)
 
 

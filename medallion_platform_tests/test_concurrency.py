@@ -1,0 +1,61 @@
+"""Runs requested together on one DuckDB warehouse, through the daemon's queue as `make dev` runs it,
+one of them started by hand with the README's `medallion materialize` while the others write: no run
+meets DuckDB's lock, all succeed, and Gold ends as one run over all the days would leave it.
+benchmarks/concurrency.py does the same with 20 runs."""
+
+from datetime import date, timedelta
+
+from dagster import DagsterInstance
+
+from medallion_platform.cli import main
+from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.runs import code_location
+from medallion_platform_tests.daemon import (
+    LOCK_ERRORS,
+    base_and_reference,
+    daemon_environment,
+    dagster_daemon,
+    finished_ok,
+    gold_facts,
+    landing_runs,
+    new_dagster_home,
+    queue_together,
+    stop_automation,
+    wait_for_runs,
+)
+
+FIRST_DAY = date(2026, 11, 20)  # the base warehouse's day; the runs are for the days after it
+DAYS = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in (1, 2)]
+SOURCES = ["customers", "transactions"]  # products: the base day's file
+
+
+def test_runs_queued_together_all_succeed_and_gold_equals_one_run(tmp_path, clean_env):
+    landing = tmp_path / "landing"
+    generate(GenerateConfig(scale=0.0005, seed=5, days=len(DAYS) + 1, start_date=FIRST_DAY), landing)
+    from medallion_platform.definitions import defs  # noqa: PLC0415
+
+    runs = landing_runs(defs, SOURCES, DAYS)
+    data_dir, reference = base_and_reference(tmp_path, landing, defs, runs)
+    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
+    env["MEDALLION_LANDING_DIR"] = str(landing)
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    log = tmp_path / "daemon.log"
+    with DagsterInstance.get() as instance, code_location(instance) as workspace:
+        stop_automation(instance, workspace)
+        with dagster_daemon(env, log) as daemon:
+            run_ids = queue_together(instance, workspace, runs, env, timeout=600)
+            finished = wait_for_runs(instance, run_ids, 600, daemon, log)
+        assert finished_ok(finished), [(r.run_id, r.status.value) for r in finished]
+        logs = "".join(str(event.message) for run_id in run_ids for event in instance.all_logs(run_id))
+        assert not [error for error in LOCK_ERRORS if error in logs]
+    assert gold_facts(data_dir / "warehouse.duckdb") == gold_facts(reference / "warehouse.duckdb")
+
+
+def test_without_a_daemon_medallion_materialize_queues_nothing_and_says_why(tmp_path, clean_env, capsys):
+    clean_env.setenv("MEDALLION_DATA_DIR", str(tmp_path / "data"))
+    clean_env.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert main(["materialize", "--select", "bronze/customers", "--partition", "2026-11-21"]) == 2
+    assert f"no dagster-daemon is running on DAGSTER_HOME={tmp_path / 'home'}" in capsys.readouterr().err
+    with DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        assert instance.get_runs() == []

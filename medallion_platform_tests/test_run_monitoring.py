@@ -1,0 +1,109 @@
+"""A run killed while it holds the warehouse_writer slot does not wedge the instance: with the laptop's
+dagster.yaml and a real `dagster-daemon`, the dead run is failed, its slot freed, the next run
+completes without anyone stepping in, and the dbt process the dead run started dies with it; whether
+the run was launched by the daemon or ran in `medallion demo`'s own process."""
+
+import os
+import signal
+import subprocess
+import time
+from datetime import date
+
+import pytest
+from dagster import AssetSelection, DagsterInstance, DagsterRunStatus
+
+from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.runs import code_location, queue_run
+from medallion_platform.settings import WAREHOUSE_WRITER_POOL
+from medallion_platform_tests.daemon import (
+    BIN,
+    alive,
+    children,
+    daemon_environment,
+    dagster_daemon,
+    new_dagster_home,
+    run_worker_pid,
+    stop_automation,
+    wait_for_runs,
+)
+
+DAY = "2026-11-20"
+BRONZE_TO_GOLD = AssetSelection.all() - AssetSelection.groups("raw", "landing")
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {timeout:.0f} s")
+
+
+@pytest.fixture
+def laptop_daemon(tmp_path, clean_env):
+    """A real dagster-daemon on the laptop's dagster.yaml, sensors and schedule off; yields what the
+    tests drive it with: the instance, a workspace to queue runs from, the daemon, its log, the
+    environment and the Bronze-to-Gold selection the tests run."""
+    home = new_dagster_home(tmp_path / "dagster_home")
+    env = daemon_environment(tmp_path / "data", home)
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    from medallion_platform.definitions import defs  # noqa: PLC0415 (reads the settings just set)
+
+    keys = BRONZE_TO_GOLD.resolve(defs.resolve_asset_graph())
+    log = tmp_path / "daemon.log"
+    with DagsterInstance.get() as instance, code_location(instance) as workspace:
+        stop_automation(instance, workspace)
+        with dagster_daemon(env, log) as daemon:
+            yield instance, workspace, daemon, log, env, keys
+
+
+def successor_completes(laptop_daemon, killed_run_id: str) -> None:
+    """The killed run is failed, and a run queued after it completes with nobody freeing anything."""
+    instance, workspace, daemon, log, _, keys = laptop_daemon
+    successor = queue_run(instance, workspace, keys, {"dagster/partition": DAY})
+    first, second = wait_for_runs(instance, [killed_run_id, successor.run_id], 180, daemon, log)
+    assert first.status == DagsterRunStatus.FAILURE
+    assert second.status == DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
+    assert not instance.event_log_storage.get_concurrency_info(WAREHOUSE_WRITER_POOL).claimed_slots
+
+
+def test_a_killed_run_frees_its_slot_and_its_dbt_child_dies(laptop_daemon, tmp_path):
+    instance, workspace, _, _, _, keys = laptop_daemon
+    generate(GenerateConfig(scale=0.0005, seed=3, days=1, start_date=date.fromisoformat(DAY)),
+             tmp_path / "data" / "landing")
+    killed = queue_run(instance, workspace, keys, {"dagster/partition": DAY})
+
+    def dbt_child():
+        worker = run_worker_pid(instance, killed.run_id)
+        found = [pid for pid, command in children(worker) if "dbt" in command] if worker else []
+        return (worker, found[0]) if found else None
+
+    worker, dbt = wait_for(dbt_child, 120, "dbt process under the first run's worker")
+    assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_WRITER_POOL).claimed_slots
+    os.kill(worker, signal.SIGKILL)
+    # The dbt child goes with its run, instead of writing the warehouse for the rest of its build.
+    wait_for(lambda: not alive(dbt), 3, f"end of the dead run's dbt process {dbt}")
+    successor_completes(laptop_daemon, killed.run_id)
+
+
+def test_a_killed_demo_is_failed_and_frees_its_slot(laptop_daemon):
+    """`medallion demo` runs in its own process, which no code server watches: the laptop's run launcher
+    tells run monitoring that the process is gone."""
+    instance, _, _, _, env, _ = laptop_daemon
+    demo = subprocess.Popen([str(BIN / "medallion"), "demo", "--scale", "0.0002", "--days", "1", "--start-date", DAY],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def dbt_child_holding_the_slot():
+        found = [pid for pid, command in children(demo.pid) if "dbt" in command]
+        claimed = instance.event_log_storage.get_concurrency_info(WAREHOUSE_WRITER_POOL).claimed_slots
+        return found if found and claimed else None
+
+    [dbt] = wait_for(dbt_child_holding_the_slot, 180, "dbt process of the demo's run holding the slot")
+    demo.kill()
+    demo.wait()
+    wait_for(lambda: not alive(dbt), 3, f"end of the dead demo's dbt process {dbt}")
+    [killed] = instance.get_runs()
+    successor_completes(laptop_daemon, killed.run_id)
