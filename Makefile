@@ -9,7 +9,7 @@ UV := .uv/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install postgres-server demo test dev summary report clean bench-latency bench-incremental bench-concurrency
+.PHONY: install postgres-server demo test dev summary report clean bench-latency bench-incremental bench-concurrency bench-faults
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -52,6 +52,9 @@ bench-incremental: install
 
 bench-concurrency: install
 	$(VENV)/bin/python benchmarks/concurrency.py
+
+bench-faults: install
+	$(VENV)/bin/python benchmarks/faults.py
 
 clean:
 	rm -rf data sql/target

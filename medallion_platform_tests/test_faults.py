@@ -1,0 +1,52 @@
+"""A run killed with SIGKILL in the middle of its work, as the daemon runs it: nothing partial is left
+in Bronze, the ledger says `loaded` only of files wholly loaded, and the next run brings Silver and Gold
+to exactly what one uninterrupted run gives. benchmarks/faults.py repeats this at random moments."""
+
+import shutil
+from datetime import date, timedelta
+
+import pytest
+from dagster import DagsterInstance
+
+from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.runs import code_location
+from medallion_platform_tests.daemon import (
+    base_and_reference,
+    daemon_environment,
+    dagster_daemon,
+    landing_runs,
+    new_dagster_home,
+    stop_automation,
+)
+from medallion_platform_tests.faults import run_trial, snapshot
+
+FIRST_DAY = date(2026, 11, 20)
+DAYS = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in (1, 2)]
+
+
+@pytest.mark.parametrize("delay", [2.5])  # seconds into the run: its Bronze loads or the first dbt step
+def test_a_run_killed_midway_leaves_nothing_partial_and_its_successor_converges(tmp_path, clean_env, delay):
+    landing = tmp_path / "landing"
+    generate(GenerateConfig(scale=0.0005, seed=9, days=len(DAYS) + 1, start_date=FIRST_DAY), landing)
+    from medallion_platform.definitions import defs  # noqa: PLC0415
+
+    runs = landing_runs(defs, ["customers", "products", "transactions"], DAYS)
+    data_dir, reference = base_and_reference(tmp_path, landing, defs, runs)
+    pristine = tmp_path / "pristine" / "warehouse.duckdb"
+    pristine.parent.mkdir()
+    shutil.copyfile(data_dir / "warehouse.duckdb", pristine)
+    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
+    env["MEDALLION_LANDING_DIR"] = str(landing)
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    keys = set().union(*(k for _, _, k in runs))
+    log = tmp_path / "daemon.log"
+    with DagsterInstance.get() as instance, code_location(instance) as workspace:
+        stop_automation(instance, workspace)
+        with dagster_daemon(env, log) as daemon:
+            trial = run_trial(instance, workspace, keys, DAYS, pristine, data_dir,
+                              snapshot(reference / "warehouse.duckdb"), delay, daemon, log)
+    assert trial.killed_run_status == "FAILURE", trial
+    assert trial.partial_files == [], trial
+    assert trial.successor_status == "SUCCESS", (trial, log.read_text()[-3000:])
+    assert trial.differences == [], trial
