@@ -30,7 +30,7 @@ from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.settings import SettingsError, get_settings
 from medallion_platform.snowflake.fake_dbt import fake_snowflake
 from medallion_platform.sources import SOURCES
-from medallion_platform_tests.conftest import MEDALLION_VARIABLES
+from medallion_platform_tests.conftest import MEDALLION_VARIABLES, SNOWFLAKE_ENV, fake_dbt_executable
 from medallion_platform_tests.snapshots import differences, money_total, snapshot_rows
 
 DAYS = ("2026-11-20", "2026-11-21")
@@ -39,10 +39,6 @@ DAYS = ("2026-11-20", "2026-11-21")
 FEEDS = GenerateConfig(scale=0.0002, seed=21, days=len(DAYS), start_date=date.fromisoformat(DAYS[0]),
                        dirty=DirtyRates(unparseable=0.0))
 WAREHOUSE_LAYERS = AssetSelection.groups("bronze", "silver", "gold")
-SNOWFLAKE_ENV = {
-    "SNOWFLAKE_ACCOUNT": "fake", "SNOWFLAKE_USER": "dagster", "SNOWFLAKE_PASSWORD": "secret",
-    "SNOWFLAKE_ROLE": "TRANSFORMER", "SNOWFLAKE_WAREHOUSE": "TRANSFORM_WH", "SNOWFLAKE_DATABASE": "MEDALLION",
-}
 # When and in which order each warehouse loaded a file differ by nature; every other column must not.
 LOAD_TIMING_COLUMNS = ("_ingested_at", "_load_id")
 EVENTS_VIEW = "gold.events_flattened"
@@ -130,14 +126,10 @@ def both_warehouses(tmp_path_factory):
 
             generate(FEEDS, tmp / "raw")
             duckdb_settings, on_duckdb = run_warehouse_layers(env, tmp / "raw", tmp / "duckdb", "duckdb/")
-            dbt_shim = tmp / "fake_dbt"
-            dbt_shim.write_text(f"#!{sys.executable}\nimport sys\nfrom medallion_platform.snowflake.fake_dbt "
-                                "import main\nsys.exit(main())\n")
-            dbt_shim.chmod(0o755)
             fakesnow_dir = tmp / "fakesnow"
             _, on_snowflake = run_warehouse_layers(env, tmp / "raw", tmp / "snowflake", "snowflake/", MEDALLION_WAREHOUSE="snowflake",
                                    MEDALLION_SNOWFLAKE_EMULATOR="fakesnow", MEDALLION_FAKESNOW_DIR=str(fakesnow_dir),
-                                   MEDALLION_DBT_EXECUTABLE=str(dbt_shim), **SNOWFLAKE_ENV)
+                                   MEDALLION_DBT_EXECUTABLE=fake_dbt_executable(tmp), **SNOWFLAKE_ENV)
 
             failures = [e.event_specific_data.error.message for e in on_snowflake.all_events if e.is_step_failure]
             assert on_duckdb.success and on_snowflake.success, failures
