@@ -40,12 +40,20 @@ class LandedObject:
 def parse_key(key: str) -> tuple[str, str, str]:
     """Split a landing key into (source, day, file name), or say exactly what is wrong with it."""
     match = KEY_PATTERN.match(key)
-    if not match:
+    if not match or match["file"] in (".", ".."):
         raise ValueError(f"landing key {key!r} is not of the form <source>/<YYYY-MM-DD>/<file name>")
     source = match["source"]
     if source not in SOURCES:
         raise ValueError(f"landing key {key!r} names unknown source {source!r}; known: {', '.join(SOURCES)}")
     return source, match["day"], match["file"]
+
+
+def check_key_stays_inside(key: str) -> str:
+    """A key is a path below the landing root: no empty, `.` or `..` segment and no leading slash, which a
+    file system or an HTTP client would resolve to somewhere else."""
+    if any(segment in ("", ".", "..") for segment in key.split("/")):
+        raise ValueError(f"landing key {key!r} leads outside the landing root: empty, '.' or '..' segment")
+    return key
 
 
 def file_md5(path: Path) -> str:
@@ -135,8 +143,16 @@ class LocalLandingZone(LandingZone):
             ))
         return sorted(objects, key=lambda o: (o.last_modified, o.key))
 
+    def _path(self, key: str) -> Path:
+        """The file of a key, refused when it (or a link on its way) leads outside the landing folder."""
+        root = self._root
+        path = root / check_key_stays_inside(key)
+        if not path.resolve().is_relative_to(root):
+            raise ValueError(f"landing key {key!r} leads outside the landing folder {root}")
+        return path
+
     def put_file(self, path: Path, key: str) -> LandedObject:
-        target = self._root / key
+        target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside and rename, so a listing never sees a half-copied file.
         partial = target.with_name(f".{target.name}.partial")
@@ -147,11 +163,11 @@ class LocalLandingZone(LandingZone):
                             datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc))
 
     def read_head(self, key: str, size: int) -> bytes:
-        with open(self._root / key, "rb") as handle:
+        with open(self._path(key), "rb") as handle:
             return handle.read(size)
 
     def duckdb_uri(self, key: str) -> str:
-        return str(self._root / key)
+        return str(self._path(key))
 
     def describe(self) -> str:
         return f"local folder {self._root}"
@@ -178,6 +194,9 @@ class S3LandingZone(LandingZone):
     def _full_key(self, key: str) -> str:
         return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
 
+    def _object_key(self, key: str) -> str:
+        return self._full_key(check_key_stays_inside(key))
+
     def _relative_key(self, full_key: str) -> str:
         base = self.prefix.strip("/")
         return full_key[len(base) + 1:] if base else full_key
@@ -199,24 +218,24 @@ class S3LandingZone(LandingZone):
     def put_file(self, path: Path, key: str) -> LandedObject:
         client = self._client()
         with open(path, "rb") as body:  # a single PUT keeps the ETag equal to the content's MD5
-            client.put_object(Bucket=self.bucket, Key=self._full_key(key), Body=body)
-        head = client.head_object(Bucket=self.bucket, Key=self._full_key(key))
+            client.put_object(Bucket=self.bucket, Key=self._object_key(key), Body=body)
+        head = client.head_object(Bucket=self.bucket, Key=self._object_key(key))
         return LandedObject(key, head["ETag"].strip('"'), head["ContentLength"], head["LastModified"])
 
     def read_head(self, key: str, size: int) -> bytes:
-        response = self._client().get_object(Bucket=self.bucket, Key=self._full_key(key), Range=f"bytes=0-{size - 1}")
+        response = self._client().get_object(Bucket=self.bucket, Key=self._object_key(key), Range=f"bytes=0-{size - 1}")
         return response["Body"].read()
 
     def duckdb_uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._full_key(key)}"
+        return f"s3://{self.bucket}/{self._object_key(key)}"
 
     def configure_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
         import boto3  # noqa: PLC0415
 
-        con.execute(f"SET extension_directory = '{httpfs_extension_directory()}'")
+        con.execute("SET extension_directory = ?", [httpfs_extension_directory()])
         con.execute("LOAD httpfs")
         credentials = boto3.session.Session().get_credentials()
-        options = {"TYPE": "s3", "REGION": self.region_name}
+        options = {"REGION": self.region_name}
         if credentials is not None:
             frozen = credentials.get_frozen_credentials()
             options["KEY_ID"] = frozen.access_key
@@ -226,9 +245,10 @@ class S3LandingZone(LandingZone):
         if self.endpoint_url:
             endpoint = urlparse(self.endpoint_url)
             options.update(ENDPOINT=endpoint.netloc, URL_STYLE="path",
-                           USE_SSL="true" if endpoint.scheme == "https" else "false")
-        body = ", ".join(f"{k} {v}" if k in ("TYPE", "USE_SSL") else f"{k} '{v}'" for k, v in options.items())
-        con.execute(f"CREATE OR REPLACE SECRET medallion_landing ({body})")
+                           USE_SSL=endpoint.scheme == "https")
+        # Option names are ours; every value is a bound parameter, credentials included.
+        body = ", ".join(["TYPE s3", *(f"{name} ?" for name in options)])
+        con.execute(f"CREATE OR REPLACE SECRET medallion_landing ({body})", list(options.values()))
 
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""

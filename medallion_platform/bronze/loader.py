@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from medallion_platform.landing import LandedObject, LandingZone, parse_key
+from medallion_platform.sql_text import quote_ident, sql_literal
 from medallion_platform.sources import Source
 
 LEDGER_DDL = """
@@ -103,14 +104,6 @@ class LoadReport:
     @property
     def failures(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "failed"]
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def ensure_bronze_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
