@@ -308,3 +308,17 @@ def test_production_statements_use_snowflake_forms_and_parse():
     ddl = stage.create_sql()
     sqlglot.parse_one(ddl, read="snowflake")
     assert ddl == "CREATE STAGE IF NOT EXISTS BRONZE.LANDING URL = 's3://landing/feeds/' STORAGE_INTEGRATION = LANDING_S3"
+
+
+def test_a_hostile_key_and_header_load_as_data(snowflake, landing, stage, tmp_path):
+    """Semicolons and `--` in a key, and quotes, a backslash, semicolons and `--` in a CSV header, stay inside
+    Snowflake literals (sql_text.py). Not a quote in the key: fakesnow pastes a COPY's file URL into the
+    DuckDB SQL it runs without escaping it."""
+    key = "customers/2026-11-20/ann; DROP TABLE bronze.load_ledger; -- x.csv"
+    land(landing, tmp_path, key, f'{CUSTOMER_HEADER},"x\'); DROP TABLE bronze.rejects; --\\"\n'
+                                 "C1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3,extra\n")
+    report = load(snowflake, landing, stage, "customers")
+    assert [(f.key, f.status, f.rows_loaded) for f in report.files] == [(key, "loaded", 1)], report.files
+    assert query(snowflake, "SELECT _source_file, customer_id FROM bronze.customers") == [(key, "C1")]
+    assert query(snowflake, "SELECT file_key FROM bronze.load_ledger") == [(key,)]
+    assert query(snowflake, "SELECT count(*) FROM bronze.rejects") == [(0,)]
