@@ -28,7 +28,7 @@ from dagster import AssetSelection, DagsterEventType, DagsterInstance, Definitio
 from medallion_platform.definitions import build_definitions
 from medallion_platform.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
-from medallion_platform.settings import get_settings
+from medallion_platform.settings import CHANGE_SET_POOL, get_settings
 from medallion_platform.snowflake.fake_dbt import fake_snowflake
 from medallion_platform_tests.conftest import snowflake_environment
 from medallion_platform_tests.incremental_job import INCREMENTAL_ASSETS, incremental_job
@@ -66,13 +66,15 @@ def _tables(folder: Path) -> dict:
 
 
 def _production_instance(home: Path) -> None:
-    """A local instance (SQLite) with the production instance's concurrency settings, its storage created
-    here rather than by two runs at once."""
+    """A local instance (SQLite) with the production instance's concurrency settings and the pool limit
+    deploy/dagster.yaml says to set after deploying (what `dagster instance concurrency set
+    transactions_change_set 1` does), its storage created here rather than by two runs at once."""
     production = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump({"concurrency": production["concurrency"],
                                                        "telemetry": {"enabled": False}}))
-    DagsterInstance.from_config(str(home)).dispose()
+    with DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.set_concurrency_slots(CHANGE_SET_POOL, 1)
 
 
 def _step_intervals(home: Path) -> list[tuple[float, float]]:
