@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import duckdb
 
 from medallion_platform.landing import LandedObject, LandingZone, parse_key
-from medallion_platform.sql_text import quote_ident, sql_literal
 from medallion_platform.sources import Source
+from medallion_platform.sql_text import quote_ident, sql_literal
 
 LEDGER_DDL = """
 CREATE SCHEMA IF NOT EXISTS bronze;
