@@ -12,7 +12,7 @@ from medallion_platform.defs.alerts import ALERT_WEBHOOK_VARIABLE, AlertChannel,
 from medallion_platform.defs.automation import follow_bronze, nightly_full_refresh, nightly_full_refresh_job
 from medallion_platform.defs.bronze import bronze_assets, bronze_column_schema_checks
 from medallion_platform.defs.checks import quality_checks
-from medallion_platform.defs.dbt import DBT_ASSETS, dbt_resource
+from medallion_platform.defs.dbt import dbt_assets_for, dbt_resource
 from medallion_platform.defs.events import events_flattened
 from medallion_platform.defs.landing import build_landing_assets
 from medallion_platform.defs.raw import build_raw_assets
@@ -44,7 +44,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *build_raw_assets(settings.raw_dir),
             *build_landing_assets(settings.raw_dir),
             *bronze_assets,
-            *DBT_ASSETS,
+            *dbt_assets_for(settings),
             events_flattened,
         ],
         asset_checks=[*bronze_column_schema_checks, *quality_checks],

@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from medallion_platform.bronze.loader import LINEAGE_COLUMNS, quote_ident, sql_literal
+from medallion_platform.bronze.loader import LINEAGE_COLUMNS
+from medallion_platform.sql_text import quote_ident, sql_literal
 
 SOURCE_TABLE = "bronze.events"
 VIEW_NAME = "events_flattened"

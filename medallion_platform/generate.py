@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from faker import Faker
 
 from medallion_platform.sources import get_source
+from medallion_platform.sql_text import sql_literal
 
 # scale 1.0 is the size of the seed systems' production feeds
 ROWS_AT_SCALE_1 = {
@@ -533,6 +534,6 @@ def _write_file(fmt: str, frame, path: Path) -> None:
             "jsonl": "FORMAT JSON",
             "parquet": "FORMAT PARQUET, COMPRESSION zstd",
         }[fmt]
-        con.execute(f"COPY ({relation}) TO '{path}' ({options})")
+        con.execute(f"COPY ({relation}) TO {sql_literal(str(path))} ({options})")
     finally:
         con.close()

@@ -50,12 +50,20 @@ def is_marker(key: str) -> bool:
 def parse_key(key: str) -> tuple[str, str, str]:
     """Split a landing key into (source, day, file name), or say exactly what is wrong with it."""
     match = KEY_PATTERN.match(key)
-    if not match:
+    if not match or match["file"] in (".", ".."):
         raise ValueError(f"landing key {key!r} is not of the form <source>/<YYYY-MM-DD>/<file name>")
     source = match["source"]
     if source not in SOURCES:
         raise ValueError(f"landing key {key!r} names unknown source {source!r}; known: {', '.join(SOURCES)}")
     return source, match["day"], match["file"]
+
+
+def check_key_stays_inside(key: str) -> str:
+    """A key is a path below the landing root: no empty, `.` or `..` segment and no leading slash, which a
+    file system or an HTTP client would resolve to somewhere else."""
+    if any(segment in ("", ".", "..") for segment in key.split("/")):
+        raise ValueError(f"landing key {key!r} leads outside the landing root: empty, '.' or '..' segment")
+    return key
 
 
 def file_md5(path: Path) -> str:
@@ -149,8 +157,16 @@ class LocalLandingZone(LandingZone):
             ))
         return sorted(objects, key=lambda o: (o.last_modified, o.key))
 
+    def _path(self, key: str) -> Path:
+        """The file of a key, refused when it (or a link on its way) leads outside the landing folder."""
+        root = self._root
+        path = root / check_key_stays_inside(key)
+        if not path.resolve().is_relative_to(root):
+            raise ValueError(f"landing key {key!r} leads outside the landing folder {root}")
+        return path
+
     def put_file(self, path: Path, key: str) -> LandedObject:
-        target = self._root / key
+        target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside and rename, so a listing never sees a half-copied file.
         partial = target.with_name(f".{target.name}.partial")
@@ -161,16 +177,16 @@ class LocalLandingZone(LandingZone):
                             datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc))
 
     def read_head(self, key: str, size: int) -> bytes:
-        with open(self._root / key, "rb") as handle:
+        with open(self._path(key), "rb") as handle:
             return handle.read(size)
 
     def read_object(self, key: str) -> bytes:
-        return (self._root / key).read_bytes()
+        return self._path(key).read_bytes()
 
     def duckdb_uri(self, key: str) -> str:
         """DuckDB globs a local path that has `*`, `?` or `[`; each is escaped as a one-character class
         (`[*]`). Its glob cannot match a backslash in such a path, so that key is refused by name."""
-        path = str(self._root / key)
+        path = str(self._path(key))
         if not any(c in path for c in "*?["):
             return path
         if "\\" in path:
@@ -203,6 +219,9 @@ class S3LandingZone(LandingZone):
     def _full_key(self, key: str) -> str:
         return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
 
+    def _object_key(self, key: str) -> str:
+        return self._full_key(check_key_stays_inside(key))
+
     def _relative_key(self, full_key: str) -> str:
         base = self.prefix.strip("/")
         return full_key[len(base) + 1:] if base else full_key
@@ -224,36 +243,36 @@ class S3LandingZone(LandingZone):
     def put_file(self, path: Path, key: str) -> LandedObject:
         client = self._client()
         with open(path, "rb") as body:  # a single PUT keeps the ETag equal to the content's MD5
-            client.put_object(Bucket=self.bucket, Key=self._full_key(key), Body=body)
-        head = client.head_object(Bucket=self.bucket, Key=self._full_key(key))
+            client.put_object(Bucket=self.bucket, Key=self._object_key(key), Body=body)
+        head = client.head_object(Bucket=self.bucket, Key=self._object_key(key))
         return LandedObject(key, head["ETag"].strip('"'), head["ContentLength"], head["LastModified"])
 
     def read_head(self, key: str, size: int) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         try:
-            response = self._client().get_object(Bucket=self.bucket, Key=self._full_key(key),
+            response = self._client().get_object(Bucket=self.bucket, Key=self._object_key(key),
                                                  Range=f"bytes=0-{size - 1}")
             return response["Body"].read()
         except (BotoCoreError, ClientError) as error:  # an OSError, as a local read's would be
-            raise OSError(f"s3://{self.bucket}/{self._full_key(key)}: {error}") from error
+            raise OSError(f"s3://{self.bucket}/{self._object_key(key)}: {error}") from error
 
     def read_object(self, key: str) -> bytes:
-        return self._client().get_object(Bucket=self.bucket, Key=self._full_key(key))["Body"].read()
+        return self._client().get_object(Bucket=self.bucket, Key=self._object_key(key))["Body"].read()
 
     def duckdb_uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._full_key(key)}"
+        return f"s3://{self.bucket}/{self._object_key(key)}"
 
     def configure_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
         import boto3  # noqa: PLC0415
 
-        con.execute(f"SET extension_directory = '{httpfs_extension_directory()}'")
+        con.execute("SET extension_directory = ?", [httpfs_extension_directory()])
         con.execute("LOAD httpfs")
         # An s3:// URL is then one object, read literally: no glob (`*`, `?`, `[`) and no query string
         # (`?`), which a key may contain.
         con.execute("SET GLOBAL s3_url_compatibility_mode = true")
         credentials = boto3.session.Session().get_credentials()
-        options = {"TYPE": "s3", "REGION": self.region_name}
+        options = {"REGION": self.region_name}
         if credentials is not None:
             frozen = credentials.get_frozen_credentials()
             options["KEY_ID"] = frozen.access_key
@@ -263,9 +282,10 @@ class S3LandingZone(LandingZone):
         if self.endpoint_url:
             endpoint = urlparse(self.endpoint_url)
             options.update(ENDPOINT=endpoint.netloc, URL_STYLE="path",
-                           USE_SSL="true" if endpoint.scheme == "https" else "false")
-        body = ", ".join(f"{k} {v}" if k in ("TYPE", "USE_SSL") else f"{k} '{v}'" for k, v in options.items())
-        con.execute(f"CREATE OR REPLACE SECRET medallion_landing ({body})")
+                           USE_SSL=endpoint.scheme == "https")
+        # Option names are ours; every value is a bound parameter, credentials included.
+        body = ", ".join(["TYPE s3", *(f"{name} ?" for name in options)])
+        con.execute(f"CREATE OR REPLACE SECRET medallion_landing ({body})", list(options.values()))
 
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""

@@ -31,6 +31,12 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 # Every asset that writes the warehouse takes this pool. DuckDB allows one writer process per file, so
 # the laptop's dagster.yaml limits it to one step at a time; Snowflake's instance (deploy/) does not.
 WAREHOUSE_WRITER_POOL = "warehouse_writer"
+# The incremental dbt step replaces silver.transactions_revisited, one table every run shares, and merges
+# it into Silver and the Gold facts: two such steps at once would merge each other's change set, or one
+# computed before the other's Bronze rows. On Snowflake, where writers are not limited, that step has a
+# pool of its own which the production instance limits to one (deploy/dagster.yaml); on DuckDB the
+# writer pool already admits one step at a time.
+CHANGE_SET_POOL = "transactions_change_set"
 LANDING_BACKENDS = ("local", "s3")
 # dbt installed beside this interpreter, so nothing depends on PATH or an activated venv, through the
 # wrapper that makes it die with the run that started it (medallion_platform/dbt_cli.py).
@@ -58,6 +64,11 @@ class Settings:
     snowflake: SnowflakeSettings | None = None
     # Whether MEDALLION_ALERT_WEBHOOK_URL is set; its value reaches Dagster as an EnvVar only.
     alert_webhook: bool = False
+
+    @property
+    def change_set_pool(self) -> str:
+        """The pool of the dbt step that builds and merges silver.transactions_revisited."""
+        return WAREHOUSE_WRITER_POOL if self.snowflake is None else CHANGE_SET_POOL
 
     @property
     def raw_dir(self) -> Path:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import duckdb
 
+from medallion_platform.sql_text import quote_ident
+
 LAYERS = ("bronze", "silver", "gold")
 
 
@@ -27,7 +29,7 @@ def warehouse_summary(duckdb_path: Path) -> str:
             if layer not in schemas:
                 continue
             for table in _tables(con, layer):
-                rows = con.execute(f'SELECT count(*) FROM "{layer}"."{table}"').fetchone()[0]
+                rows = con.execute(f"SELECT count(*) FROM {quote_ident(layer)}.{quote_ident(table)}").fetchone()[0]
                 lines.append(f"  {layer:<7} {table:<32} {rows:>12,}")
 
         if "bronze" in schemas:

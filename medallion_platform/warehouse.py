@@ -21,6 +21,7 @@ from medallion_platform.bronze.ledger import LoadReport
 from medallion_platform.events_flatten import DuckDBFlatten, FlattenedView, replace_flattened_view
 from medallion_platform.landing import LandedObject, LandingZone
 from medallion_platform.sources import Source
+from medallion_platform.sql_text import date_list
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,6 @@ class Warehouse(ConfigurableResource, ABC):
         return int(self.query(f"SELECT count(*) FROM {schema}.{table}")[0][0])
 
 
-def day_list(days: list[str]) -> str:
-    return ", ".join(f"DATE '{day}'" for day in sorted(days))
-
-
 class DuckDBWarehouse(Warehouse):
     """The embedded default: one DuckDB file, through dagster-duckdb (which retries a held lock)."""
 
@@ -66,7 +63,7 @@ class DuckDBWarehouse(Warehouse):
         with self.duckdb.get_connection() as con:
             report = load_source(con, landing, source, objects)
             partition_rows = con.execute(f"SELECT count(*) FROM bronze.{source.name} "
-                                         f"WHERE _landing_date IN ({day_list(days)})").fetchone()[0]
+                                         f"WHERE _landing_date IN ({date_list(days)})").fetchone()[0]
             rejects = con.execute("SELECT count(*) FROM bronze.rejects WHERE source = ?", [source.name]).fetchone()[0]
             columns = con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "

@@ -1,7 +1,9 @@
 """Shared fixtures: an isolated data folder per test, a real S3-protocol server on 127.0.0.1, and one
 real pipeline run that every test of its results reads."""
 
+import os
 import socket
+import sys
 import uuid
 
 import boto3
@@ -97,3 +99,32 @@ def con(pipeline):
     settings = pipeline[0]
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
         yield connection
+
+
+SNOWFLAKE_ENV = {
+    "SNOWFLAKE_ACCOUNT": "fake", "SNOWFLAKE_USER": "dagster", "SNOWFLAKE_PASSWORD": "secret",
+    "SNOWFLAKE_ROLE": "TRANSFORMER", "SNOWFLAKE_WAREHOUSE": "TRANSFORM_WH", "SNOWFLAKE_DATABASE": "MEDALLION",
+}
+
+
+def fake_dbt_executable(folder) -> str:
+    """A `dbt` that runs the real dbt CLI against fakesnow (medallion_platform/snowflake/fake_dbt.py)."""
+    shim = folder / "fake_dbt"
+    shim.write_text(f"#!{sys.executable}\nimport sys\nfrom medallion_platform.snowflake.fake_dbt "
+                    "import main\nsys.exit(main())\n")
+    shim.chmod(0o755)
+    return str(shim)
+
+
+def snowflake_environment(env: pytest.MonkeyPatch, folder, bucket: str, endpoint: str) -> pytest.MonkeyPatch:
+    """The settings of MEDALLION_WAREHOUSE=snowflake on fakesnow, landing on the S3 server's `bucket`
+    (MEDALLION_DATA_DIR and MEDALLION_FAKESNOW_DIR are the caller's)."""
+    variables = {**SNOWFLAKE_ENV, "MEDALLION_WAREHOUSE": "snowflake", "MEDALLION_SNOWFLAKE_EMULATOR": "fakesnow",
+                 "MEDALLION_DBT_EXECUTABLE": fake_dbt_executable(folder), "MEDALLION_LANDING": "s3",
+                 "MEDALLION_S3_BUCKET": bucket, "MEDALLION_S3_ENDPOINT_URL": endpoint}
+    # get_settings exports these for dbt; set them here so leaving the test restores them.
+    for exported in ("MEDALLION_DUCKDB_PATH", "MEDALLION_DBT_TARGET", "DBT_TARGET_PATH"):
+        variables.setdefault(exported, os.environ.get(exported, ""))
+    for name, value in variables.items():
+        env.setenv(name, value)
+    return env

@@ -4,7 +4,8 @@ import pytest
 from dagster import AssetCheckKey, AssetKey
 
 from medallion_platform.definitions import build_definitions, defs
-from medallion_platform.settings import WAREHOUSE_WRITER_POOL, SettingsError, get_settings
+from medallion_platform.settings import CHANGE_SET_POOL, WAREHOUSE_WRITER_POOL, SettingsError, get_settings
+from medallion_platform_tests.conftest import snowflake_environment
 
 SOURCES = ("customers", "events", "products", "transactions")
 SILVER = ("country_aliases", "customers", "customers_classified", "customers_quarantine", "products",
@@ -62,6 +63,17 @@ def test_every_asset_is_described_and_every_warehouse_writer_shares_the_pool():
         writes_warehouse = any(k.path[0] in ("bronze", "silver", "gold") for k in assets_def.keys)
         pools = {op.pool for op in assets_def.node_def.iterate_op_defs()}
         assert pools == ({WAREHOUSE_WRITER_POOL} if writes_warehouse else {None}), assets_def.keys
+
+
+def test_on_snowflake_the_incremental_step_alone_has_a_pool_of_its_own(clean_env, tmp_path):
+    """Snowflake takes concurrent writers, but not two runs replacing silver.transactions_revisited at once:
+    that step's pool is the one the production instance keeps at one step (deploy/dagster.yaml)."""
+    snowflake_environment(clean_env, tmp_path, "landing", "http://127.0.0.1:9")
+    clean_env.setenv("MEDALLION_DATA_DIR", str(tmp_path))
+    pools = {op.name: op.pool for assets_def in build_definitions(get_settings()).assets
+             for op in assets_def.node_def.iterate_op_defs() if op.pool}
+    assert pools.pop("incremental_dbt_models") == CHANGE_SET_POOL
+    assert set(pools.values()) == {WAREHOUSE_WRITER_POOL}
 
 
 def test_gold_has_a_freshness_policy_and_nothing_else_does():

@@ -31,13 +31,15 @@ def test_the_laptop_instance_allows_one_writer_at_a_time():
     assert config["auto_materialize"] == {"enabled": True, "use_sensors": True}
 
 
-def test_the_production_instance_keeps_its_state_in_postgres_and_does_not_throttle_writers():
+def test_the_production_instance_keeps_its_state_in_postgres_and_one_change_set_step_at_a_time():
     config = load(ROOT / "deploy" / "dagster.yaml")
     postgres = config["storage"]["postgres"]["postgres_db"]
     # Every connection setting comes from the environment: no secret, host or name in the file.
     assert all(set(value) == {"env"} for name, value in postgres.items() if name != "scheme"), postgres
     assert validate_config(DagsterPostgresStorage.config_type(), config["storage"]["postgres"]).success
-    assert "default_limit" not in config["concurrency"]["pools"]
+    # Pools without a limit of their own, transactions_change_set among them, run one step at a time
+    # (medallion_platform_tests/test_overlapping_runs.py runs two overlapping runs on these settings).
+    assert config["concurrency"]["pools"] == {"granularity": "op", "default_limit": 1}
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["auto_materialize"] == {"enabled": True, "use_sensors": True}
 

@@ -351,3 +351,17 @@ def test_json_lines_under_a_json_key_load_and_a_file_of_neither_fails(snowflake,
     assert query(snowflake, "SELECT product_id, _row_number FROM BRONZE.PRODUCTS ORDER BY 1") == [
         ("P1", 1), ("P3", 4), ("P4", 1)]
     assert query(snowflake, f"SELECT row_number, reason FROM {bronze.REJECTS}") == [(2, "price is not DECIMAL(12,2) (x)")]
+
+
+def test_a_hostile_key_and_header_load_as_data(snowflake, landing, stage, tmp_path):
+    """Semicolons and `--` in a key, and quotes, a backslash, semicolons and `--` in a CSV header, stay inside
+    Snowflake literals (sql_text.py). Not a quote in the key: fakesnow pastes a COPY's file URL into the
+    DuckDB SQL it runs without escaping it."""
+    key = "customers/2026-11-20/ann; DROP TABLE bronze.load_ledger; -- x.csv"
+    land(landing, tmp_path, key, f'{CUSTOMER_HEADER},"x\'); DROP TABLE bronze.rejects; --\\"\n'
+                                 "C1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3,extra\n")
+    report = load(snowflake, landing, stage, "customers")
+    assert [(f.key, f.status, f.rows_loaded) for f in report.files] == [(key, "loaded", 1)], report.files
+    assert query(snowflake, "SELECT _source_file, customer_id FROM bronze.customers") == [(key, "C1")]
+    assert query(snowflake, "SELECT file_key FROM bronze.load_ledger") == [(key,)]
+    assert query(snowflake, "SELECT count(*) FROM bronze.rejects") == [(0,)]

@@ -27,10 +27,11 @@ from medallion_platform.bronze.loader import LINEAGE_COLUMNS
 from medallion_platform.definitions import build_definitions
 from medallion_platform.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
+from medallion_platform.report import latest_check_results, write_report
 from medallion_platform.settings import SettingsError, get_settings
 from medallion_platform.snowflake.fake_dbt import fake_snowflake
 from medallion_platform.sources import SOURCES
-from medallion_platform_tests.conftest import MEDALLION_VARIABLES
+from medallion_platform_tests.conftest import MEDALLION_VARIABLES, SNOWFLAKE_ENV, fake_dbt_executable
 from medallion_platform_tests.snapshots import differences, money_total, snapshot_rows
 
 DAYS = ("2026-11-20", "2026-11-21")
@@ -39,10 +40,10 @@ DAYS = ("2026-11-20", "2026-11-21")
 FEEDS = GenerateConfig(scale=0.0002, seed=21, days=len(DAYS), start_date=date.fromisoformat(DAYS[0]),
                        dirty=DirtyRates(unparseable=0.0))
 WAREHOUSE_LAYERS = AssetSelection.groups("bronze", "silver", "gold")
-SNOWFLAKE_ENV = {
-    "SNOWFLAKE_ACCOUNT": "fake", "SNOWFLAKE_USER": "dagster", "SNOWFLAKE_PASSWORD": "secret",
-    "SNOWFLAKE_ROLE": "TRANSFORMER", "SNOWFLAKE_WAREHOUSE": "TRANSFORM_WH", "SNOWFLAKE_DATABASE": "MEDALLION",
-}
+# Distinctive values of every secret a deployment sets, to look for in what the runs write.
+SECRETS = {"AWS_ACCESS_KEY_ID": "AKIAMEDALLIONLEAK7Q2Z", "AWS_SECRET_ACCESS_KEY": "medallion-aws-secret-8c41f0",
+           "SNOWFLAKE_PASSWORD": "medallion-snowflake-password-3b9e",
+           "MEDALLION_ALERT_WEBHOOK_URL": "https://hooks.invalid/services/medallion-webhook-token-d75a"}
 # When and in which order each warehouse loaded a file differ by nature, and so does when it landed
 # (each warehouse's files are landed under their own prefix); every other column must not.
 LOAD_TIMING_COLUMNS = ("_ingested_at", "_load_id", "_file_last_modified")
@@ -91,9 +92,12 @@ def run_warehouse_layers(env: pytest.MonkeyPatch, raw, data_dir, prefix: str, **
         settings.landing.deliver_tree(raw, source)
     defs = Definitions.merge(build_definitions(settings),
                              Definitions(jobs=[define_asset_job("warehouse", selection=WAREHOUSE_LAYERS)]))
-    with DagsterInstance.ephemeral() as instance:
+    # An instance on disk, as a deployment's: its event log and compute logs are there to read afterwards.
+    (data_dir / "dagster_home").mkdir(parents=True)
+    with DagsterInstance.local_temp(str(data_dir / "dagster_home")) as instance:
         result = defs.resolve_job_def("warehouse").execute_in_process(
             tags=landing_day_range_tags(DAYS[0], DAYS[-1]), instance=instance, raise_on_error=False)
+        write_report(latest_check_results(instance, defs), settings.reports_dir)
     return settings, result
 
 
@@ -106,6 +110,7 @@ class Runs:
     ledger: list[tuple]  # source, status, files in Snowflake's bronze.load_ledger
     view_types: dict[str, list[tuple[str, str]]]  # warehouse -> the events view's (column, type)
     bronze_events: dict[str, int]  # warehouse -> rows in bronze.events
+    data_dirs: list  # each run's MEDALLION_DATA_DIR: its instance, dbt's artifacts and logs, reports
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +123,8 @@ def both_warehouses(tmp_path_factory):
         with pytest.MonkeyPatch.context() as env:
             for variable in (*MEDALLION_VARIABLES, *SNOWFLAKE_ENV, "AWS_PROFILE"):
                 env.delenv(variable, raising=False)
-            env.setenv("AWS_ACCESS_KEY_ID", "testing")
-            env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+            for name, value in SECRETS.items():
+                env.setenv(name, value)
             env.setenv("AWS_DEFAULT_REGION", "us-east-1")
             boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="landing")
             env.setenv("MEDALLION_LANDING", "s3")
@@ -131,14 +136,11 @@ def both_warehouses(tmp_path_factory):
 
             generate(FEEDS, tmp / "raw")
             duckdb_settings, on_duckdb = run_warehouse_layers(env, tmp / "raw", tmp / "duckdb", "duckdb/")
-            dbt_shim = tmp / "fake_dbt"
-            dbt_shim.write_text(f"#!{sys.executable}\nimport sys\nfrom medallion_platform.snowflake.fake_dbt "
-                                "import main\nsys.exit(main())\n")
-            dbt_shim.chmod(0o755)
             fakesnow_dir = tmp / "fakesnow"
             _, on_snowflake = run_warehouse_layers(env, tmp / "raw", tmp / "snowflake", "snowflake/", MEDALLION_WAREHOUSE="snowflake",
                                    MEDALLION_SNOWFLAKE_EMULATOR="fakesnow", MEDALLION_FAKESNOW_DIR=str(fakesnow_dir),
-                                   MEDALLION_DBT_EXECUTABLE=str(dbt_shim), **SNOWFLAKE_ENV)
+                                   MEDALLION_DBT_EXECUTABLE=fake_dbt_executable(tmp),
+                                   **{**SNOWFLAKE_ENV, "SNOWFLAKE_PASSWORD": SECRETS["SNOWFLAKE_PASSWORD"]})
 
             failures = [e.event_specific_data.error.message for e in on_snowflake.all_events if e.is_step_failure]
             assert on_duckdb.success and on_snowflake.success, failures
@@ -158,9 +160,23 @@ def both_warehouses(tmp_path_factory):
                     view_types["snowflake"] = events_view_types(snow.cursor(), "snowflake")
                     bronze_events["snowflake"] = snow.cursor().execute(
                         "SELECT count(*) FROM bronze.events").fetchone()[0]
-            yield Runs(on_duckdb, on_snowflake, duckdb_tables, snowflake_tables, ledger, view_types, bronze_events)
+            yield Runs(on_duckdb, on_snowflake, duckdb_tables, snowflake_tables, ledger, view_types, bronze_events,
+                       [tmp / "duckdb", tmp / "snowflake"])
     finally:
         server.stop()
+
+
+def test_no_secret_is_written_by_a_run(both_warehouses):
+    """The credentials both runs were given (S3 keys, the Snowflake password, a webhook URL) appear nowhere
+    they wrote: the instance's event log and compute logs, dbt's artifacts and logs, the check reports,
+    the DuckDB warehouse."""
+    files = [path for folder in both_warehouses.data_dirs for path in folder.rglob("*") if path.is_file()]
+    written = [str(path) for path in files]
+    assert any("compute_logs" in name for name in written) and any(name.endswith("dbt.log") for name in written)
+    assert any(name.endswith("checks.md") for name in written) and any(name.endswith(".db") for name in written)
+    leaks = [(str(path), name) for path in files for name, secret in SECRETS.items()
+             if secret.encode() in path.read_bytes()]
+    assert leaks == []
 
 
 def test_both_runs_reach_gold(both_warehouses):

@@ -36,6 +36,7 @@ from medallion_platform.bronze.ledger import (
 )
 from medallion_platform.landing import LandedObject, LandingZone, parse_key
 from medallion_platform.sources import Source
+from medallion_platform.sql_text import quote_ident, sql_literal
 
 LEDGER_DDL = """
 CREATE SCHEMA IF NOT EXISTS bronze;
@@ -80,12 +81,6 @@ LINEAGE_COLUMNS = (
 )
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def ensure_bronze_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:

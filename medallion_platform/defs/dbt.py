@@ -14,6 +14,7 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSpec,
     AutomationCondition,
     Config,
@@ -32,7 +33,7 @@ from medallion_platform.defs.automation import (
     REFRESHED_EVERY_15_MINUTES,
 )
 from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
-from medallion_platform.settings import DBT_PROJECT_DIR, DEFAULT_DBT_EXECUTABLE, WAREHOUSE_WRITER_POOL
+from medallion_platform.settings import DBT_PROJECT_DIR, DEFAULT_DBT_EXECUTABLE, WAREHOUSE_WRITER_POOL, Settings
 from medallion_platform.warehouse import Warehouse
 
 # Gold is rebuilt at least daily; a view older than that is stale for the business.
@@ -219,14 +220,20 @@ def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wareh
     yield from _build(context, dbt, warehouse, config)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
-            select=PARTITIONED, name="incremental_dbt_models",
-            partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
-def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
-                           config: DbtBuildConfig):
-    """Silver transactions merged on transaction_id for the ids the window's files carry, then the Gold
-    sales facts rebuilt for the (day or month, product, customer) groups those files can change."""
-    yield from _build(context, dbt, warehouse, config)
+def incremental_dbt_models_in(pool: str) -> AssetsDefinition:
+    """The incremental step in `pool` (Settings.change_set_pool): one at a time across runs, since every
+    run replaces the one silver.transactions_revisited."""
+
+    @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
+                select=PARTITIONED, name="incremental_dbt_models",
+                partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=pool)
+    def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
+                               config: DbtBuildConfig):
+        """Silver transactions merged on transaction_id for the ids the window's files carry, then the Gold
+        sales facts rebuilt for the (day or month, product, customer) groups those files can change."""
+        yield from _build(context, dbt, warehouse, config)
+
+    return incremental_dbt_models
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
@@ -238,7 +245,8 @@ def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehou
     yield from _build(context, dbt, warehouse, config)
 
 
-DBT_ASSETS = [silver_dbt_models, incremental_dbt_models, gold_dbt_models]
+def dbt_assets_for(settings: Settings) -> list[AssetsDefinition]:
+    return [silver_dbt_models, incremental_dbt_models_in(settings.change_set_pool), gold_dbt_models]
 
 
 def _with_row_counts(context: AssetExecutionContext, events: list, warehouse: Warehouse) -> Iterator:

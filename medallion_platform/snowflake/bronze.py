@@ -110,6 +110,7 @@ from medallion_platform.snowflake.ddl import (
     create_table_sql, landing_key_sql, ledger_table_sql, load_id_sequence_sql, rejects_table_sql, snowflake_type,
 )
 from medallion_platform.sources import Source
+from medallion_platform.sql_text import snowflake_literal as literal
 
 SCHEMA = "BRONZE"
 LEDGER = f"{SCHEMA}.{LEDGER_TABLE.upper()}"
@@ -156,11 +157,6 @@ class ExternalStage:
         else:
             raise ValueError(f"stage {self.name}: give a storage_integration (or, for tests, AWS keys)")
         return f"CREATE STAGE IF NOT EXISTS {self.name} URL = {literal(self.url)} {access}"
-
-
-def literal(text: str) -> str:
-    """A Snowflake string literal: backslash is an escape character there, so it is doubled too."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def staged_table(source: Source) -> str:
@@ -276,7 +272,7 @@ def records_sql(source: Source, key: str, columns: FileColumns) -> str:
     if source.format == "json":
         return _json_array_records(source, where)
     text_columns = ", ".join(source.column_names)
-    raw = "TO_JSON(OBJECT_CONSTRUCT_KEEP_NULL(" + ", ".join(f"'{c}', {c}" for c in source.column_names) + "))"
+    raw = "TO_JSON(OBJECT_CONSTRUCT_KEEP_NULL(" + ", ".join(f"{literal(c)}, {c}" for c in source.column_names) + "))"
     if columns.missing:
         error = literal(f"file lacks column(s) {', '.join(columns.missing)}")
     elif source.format == "csv":

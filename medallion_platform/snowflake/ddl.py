@@ -26,6 +26,7 @@ from typing import Mapping
 
 from medallion_platform.settings import DBT_PROJECT_DIR
 from medallion_platform.sources import SOURCES, Source
+from medallion_platform.sql_text import snowflake_literal
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 IDENTIFIER_PARAMETERS = ("database", "warehouse", "integration", "loader_role", "transformer_role", "reader_role")
@@ -74,10 +75,6 @@ def _check_identifier(value: str, what: str) -> str:
     if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
         raise ValueError(f"{what}: {value!r} is not a Snowflake identifier ([A-Za-z_][A-Za-z0-9_$]*)")
     return value
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --- types and the landing key layout -------------------------------------------------------------
@@ -460,11 +457,11 @@ def _integration_and_stage(n: _Names, sources: list[Source]) -> list[str]:
         "-- IF NOT EXISTS: replacing an integration would change its external id and break that trust.\n"
         f"CREATE STORAGE INTEGRATION IF NOT EXISTS {p.integration}\n"
         "  TYPE = EXTERNAL_STAGE\n  STORAGE_PROVIDER = 'S3'\n  ENABLED = TRUE\n"
-        f"  STORAGE_AWS_ROLE_ARN = {_literal(p.aws_role_arn)}\n"
-        f"  STORAGE_ALLOWED_LOCATIONS = ({_literal(p.stage_url)})",
+        f"  STORAGE_AWS_ROLE_ARN = {snowflake_literal(p.aws_role_arn)}\n"
+        f"  STORAGE_ALLOWED_LOCATIONS = ({snowflake_literal(p.stage_url)})",
         f"-- The landing zone: keys <source>/<YYYY-MM-DD>/<file> for {', '.join(s.name for s in sources)}.\n"
         f"CREATE STAGE IF NOT EXISTS {n.stage}\n"
-        f"  URL = {_literal(p.stage_url)}\n  STORAGE_INTEGRATION = {p.integration}",
+        f"  URL = {snowflake_literal(p.stage_url)}\n  STORAGE_INTEGRATION = {p.integration}",
     ]
 
 
@@ -517,8 +514,8 @@ def _pipes(n: _Names, sources: list[Source]) -> list[str]:
             f"CREATE PIPE IF NOT EXISTS {n.pipe(source)}\n  AUTO_INGEST = TRUE\nAS\n"
             f"COPY INTO {n.table('bronze', source.name)} ({targets})\n"
             f"FROM (\n    SELECT\n{selected}\n    FROM @{n.stage}\n)\n"
-            f"FILE_FORMAT = (FORMAT_NAME = {_literal(n.file_format(source.format))})\n"
-            f"PATTERN = {_literal(key_pattern(source.name))}\n"
+            f"FILE_FORMAT = (FORMAT_NAME = {snowflake_literal(n.file_format(source.format))})\n"
+            f"PATTERN = {snowflake_literal(key_pattern(source.name))}\n"
             "ON_ERROR = CONTINUE")
     return statements
 
@@ -529,7 +526,7 @@ def _seed(n: _Names, name: str) -> list[str]:
         header, *rows = list(csv.reader(handle))
     table = n.table("silver", _check_identifier(name, "seed name"))
     columns = ", ".join(f"{_check_identifier(c, f'column of seed {name}')} VARCHAR" for c in header)
-    values = ",\n".join("    (" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
+    values = ",\n".join("    (" + ", ".join(snowflake_literal(v) for v in row) + ")" for row in rows)
     return [f"-- sql/seeds/{name}.csv, as `dbt seed` loads it.\n"
             f"CREATE OR REPLACE TABLE {table} ({columns}) COPY GRANTS",
             f"INSERT INTO {table} ({', '.join(header)}) VALUES\n{values}"]
@@ -565,8 +562,8 @@ def _merge_task(n: _Names, source: Source) -> str:
         "-- replaces an older one in Silver; a quarantined latest version removes it (no tombstone is\n"
         "-- kept: an older version arriving after that would be inserted again).\n"
         f"CREATE OR REPLACE TASK {n.task(source)}\n"
-        f"  WAREHOUSE = {n.p.warehouse}\n  SCHEDULE = {_literal(n.p.schedule)}\n"
-        f"  WHEN SYSTEM$STREAM_HAS_DATA({_literal(n.stream(source))})\nAS\n"
+        f"  WAREHOUSE = {n.p.warehouse}\n  SCHEDULE = {snowflake_literal(n.p.schedule)}\n"
+        f"  WHEN SYSTEM$STREAM_HAS_DATA({snowflake_literal(n.stream(source))})\nAS\n"
         f"MERGE INTO {n.table('silver', source.name)} AS t\n"
         f"USING (\n        SELECT\n{final},\n"
         f"            {reason} AS _quarantine_reason,\n"
@@ -585,15 +582,15 @@ def _merge_task(n: _Names, source: Source) -> str:
 
 def _ledger_task(n: _Names, sources: list[Source]) -> str:
     history = "\n        UNION ALL\n".join(
-        f"        SELECT {_literal(source.name)} AS source, h.* FROM TABLE({n.p.database}.INFORMATION_SCHEMA.COPY_HISTORY(\n"
-        f"            TABLE_NAME => {_literal(n.table('bronze', source.name))},\n"
+        f"        SELECT {snowflake_literal(source.name)} AS source, h.* FROM TABLE({n.p.database}.INFORMATION_SCHEMA.COPY_HISTORY(\n"
+        f"            TABLE_NAME => {snowflake_literal(n.table('bronze', source.name))},\n"
         "            START_TIME => DATEADD(DAY, -1, CURRENT_TIMESTAMP()))) AS h"
         for source in sources)
     ledger = n.table("bronze", LEDGER_TABLE)
     return (
         "-- Copies the pipes' load history (kept 14 days) into bronze.load_ledger, once per file load.\n"
         f"CREATE OR REPLACE TASK {n.ledger_task}\n"
-        f"  WAREHOUSE = {n.p.warehouse}\n  SCHEDULE = {_literal(n.p.ledger_schedule)}\nAS\n"
+        f"  WAREHOUSE = {n.p.warehouse}\n  SCHEDULE = {snowflake_literal(n.p.ledger_schedule)}\nAS\n"
         f"INSERT INTO {ledger} (load_id, source, file_key, size_bytes, status, rows_loaded, rows_rejected, error, loaded_at)\n"
         f"SELECT\n    {n.load_id_sequence}.NEXTVAL,\n    history.source,\n    {landing_key_sql('history.file_name')},\n    history.file_size,\n"
         "    IFF(LOWER(history.status) = 'load failed', 'failed', 'loaded'),\n"

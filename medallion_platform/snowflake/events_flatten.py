@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from medallion_platform.bronze.loader import quote_ident
 from medallion_platform.events_flatten import (
     BIGINT_TEST,
     ISO_TIMESTAMP,
@@ -37,7 +36,7 @@ from medallion_platform.events_flatten import (
     FlattenedView,
     Path,
 )
-from medallion_platform.snowflake.bronze import literal
+from medallion_platform.sql_text import quote_ident, snowflake_literal as literal
 
 # TYPEOF's names that differ from the rules' (DOUBLE, VARCHAR, BOOLEAN, OBJECT and ARRAY are the same).
 KINDS = {"INTEGER": "BIGINT", "DECIMAL": "DOUBLE"}

@@ -74,7 +74,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
-from medallion_platform.bronze.loader import quote_ident, sql_literal
+from medallion_platform.sql_text import quote_ident, sql_literal
 
 DB_PATH_VARIABLE = "MEDALLION_FAKESNOW_DIR"
 

@@ -11,7 +11,8 @@ from medallion_platform.landing import S3LandingZone
 from medallion_platform.settings import SNOWFLAKE_VARIABLES, SnowflakeSettings
 from medallion_platform.snowflake.bronze import ExternalStage, load_source
 from medallion_platform.snowflake.events_flatten import SnowflakeFlatten
-from medallion_platform.warehouse import BronzeLoad, Warehouse, day_list
+from medallion_platform.sql_text import date_list, snowflake_literal
+from medallion_platform.warehouse import BronzeLoad, Warehouse
 
 
 class SnowflakeWarehouse(Warehouse):
@@ -31,11 +32,11 @@ class SnowflakeWarehouse(Warehouse):
                                           aws_key_id=self.stage_aws_key_id, aws_secret_key=self.stage_aws_secret_key)
         report = load_source(self.snowflake, landing, source, stage, objects, fakesnow=self.fakesnow)
         partition_rows = self.query(f"SELECT count(*) FROM bronze.{source.name} "
-                                    f"WHERE _landing_date IN ({day_list(days)})")[0][0]
-        rejects = self.query(f"SELECT count(*) FROM bronze.rejects WHERE source = '{source.name}'")[0][0]
+                                    f"WHERE _landing_date IN ({date_list(days)})")[0][0]
+        rejects = self.query(f"SELECT count(*) FROM bronze.rejects WHERE source = {snowflake_literal(source.name)}")[0][0]
         columns = self.query(
             "SELECT lower(column_name), data_type FROM information_schema.columns "
-            f"WHERE table_schema = 'BRONZE' AND table_name = '{source.name.upper()}' ORDER BY ordinal_position")
+            f"WHERE table_schema = 'BRONZE' AND table_name = {snowflake_literal(source.name.upper())} ORDER BY ordinal_position")
         return BronzeLoad(report, int(partition_rows), int(rejects), [(name, kind) for name, kind in columns])
 
     def create_events_view(self, schema: str) -> FlattenedView:

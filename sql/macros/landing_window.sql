@@ -7,10 +7,20 @@
     {{ return(env_var('MEDALLION_MIN_LANDING_DATE', '') != '') }}
 {%- endmacro %}
 
+{#- A window bound as a date literal; a value that is not YYYY-MM-DD stops the run naming the variable,
+    since it is pasted into SQL. -#}
+{% macro landing_window_bound(variable) -%}
+    {%- set value = env_var(variable, '') -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}
+        {{ exceptions.raise_compiler_error(variable ~ '=' ~ value ~ ' is not a date (YYYY-MM-DD)') }}
+    {%- endif -%}
+    cast('{{ value }}' as date)
+{%- endmacro %}
+
 {% macro in_landing_window(column='_landing_date') -%}
     {%- if landing_window_is_set() -%}
-        {{ column }} between cast('{{ env_var("MEDALLION_MIN_LANDING_DATE") }}' as date)
-                        and cast('{{ env_var("MEDALLION_MAX_LANDING_DATE") }}' as date)
+        {{ column }} between {{ landing_window_bound('MEDALLION_MIN_LANDING_DATE') }}
+                        and {{ landing_window_bound('MEDALLION_MAX_LANDING_DATE') }}
     {%- else -%}
         true
     {%- endif -%}
