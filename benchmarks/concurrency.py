@@ -19,8 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import date, timedelta
 
 from dagster import DagsterEventType, DagsterInstance
 
@@ -40,7 +39,7 @@ from medallion_platform_tests.daemon import (
     wait_for_runs,
 )
 
-from recording import BenchmarkError, record_stop, write_result  # benchmarks/recording.py
+from recording import BenchmarkError, add_data_dir_argument, fresh_folder, new_result, record_stop, write_result  # benchmarks/recording.py
 
 FIRST_DAY = date(2026, 11, 20)
 
@@ -64,16 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=5, help="days of runs after the base day (x 4 sources)")
     parser.add_argument("--scale", type=float, default=0.001)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds for all runs to end")
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path("/tmp") / f"medallion-concurrency-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+    add_data_dir_argument(parser, "concurrency")
     args = parser.parse_args(argv)
-    folder = args.data_dir.resolve()
-    if folder.exists() and any(folder.iterdir()):
-        parser.error(f"{folder} is not empty: the benchmark needs a fresh folder")
+    folder = fresh_folder(parser, args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     days = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in range(1, args.days + 1)]
-    result = {"benchmark": "concurrency", "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join([sys.executable, *sys.argv]), "cpus": os.cpu_count(), "data_dir": str(folder),
+    result = {**new_result("concurrency", folder),
               "scale": args.scale, "days": days, "sources": list(SOURCES)}
     started = time.time()
     try:

@@ -3,8 +3,9 @@
 A base warehouse is built in-process from the first generated day, and a reference from it by one
 uninterrupted run over the following --days days. Then a real `dagster-daemon` (the project's
 dagster.yaml: run monitoring on) runs the trials: each restores the base, queues one run of every asset
-the landing runs cover over those days, SIGKILLs its worker at a moment drawn uniformly from the length
-of an uninterrupted run (measured first, on the same daemon), waits for run monitoring to fail it,
+the landing runs cover over those days, SIGKILLs its worker (every other trial at a moment drawn uniformly
+from the length of an uninterrupted run, measured first on the same daemon; the others within the
+first half second of the run's first Bronze load, which the first kind seldom hits), waits for run monitoring to fail it,
 checks Bronze against its ledger (nothing partial, nothing `loaded` that is not), queues the run again
 and compares Silver and Gold with the reference (medallion_platform_tests/faults.py). It prints where
 each kill landed and whether the warehouse converged, and writes benchmarks/results/faults-*.json.
@@ -23,8 +24,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import date, timedelta
 
 from dagster import DagsterInstance
 
@@ -42,7 +42,7 @@ from medallion_platform_tests.daemon import (
 )
 from medallion_platform_tests.faults import restore, run_trial, snapshot
 
-from recording import BenchmarkError, record_stop, write_result  # benchmarks/recording.py
+from recording import BenchmarkError, add_data_dir_argument, fresh_folder, new_result, record_stop, write_result  # benchmarks/recording.py
 
 FIRST_DAY = date(2026, 11, 20)
 SOURCES = ["customers", "products", "transactions"]
@@ -65,16 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=2, help="days the killed run covers, after the base day")
     parser.add_argument("--scale", type=float, default=0.0005)
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill moments")
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path("/tmp") / f"medallion-faults-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+    add_data_dir_argument(parser, "faults")
     args = parser.parse_args(argv)
-    folder = args.data_dir.resolve()
-    if folder.exists() and any(folder.iterdir()):
-        parser.error(f"{folder} is not empty: the benchmark needs a fresh folder")
+    folder = fresh_folder(parser, args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     days = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in range(1, args.days + 1)]
-    result = {"benchmark": "faults", "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join([sys.executable, *sys.argv]), "cpus": os.cpu_count(), "data_dir": str(folder),
+    result = {**new_result("faults", folder),
               "scale": args.scale, "days": days, "sources": SOURCES, "seed": args.seed, "trials": []}
     started = time.time()
     try:
@@ -103,10 +99,13 @@ def main(argv: list[str] | None = None) -> int:
                 result["uninterrupted_run_seconds"] = round(length, 1)
                 print(f"an uninterrupted run takes {length:.1f} s; killing {args.trials} runs within that", flush=True)
                 for number in range(1, args.trials + 1):
+                    in_bronze = number % 2 == 0
                     trial = run_trial(instance, workspace, keys, days, pristine, data_dir, expected,
-                                      moments.uniform(0, length), daemon, log)
+                                      moments.uniform(0, 0.5 if in_bronze else length), daemon, log,
+                                      after_step="bronze__" if in_bronze else None)
+                    after = f"step {trial.after_step}*" if trial.after_step else None
                     result["trials"].append(asdict(trial) | {"converged": trial.converged})
-                    print(f"trial {number:2}: killed {trial.delay:5.1f} s in, in {trial.killed_in or 'no step'} "
+                    print(f"trial {number:2}: killed {trial.delay:5.2f} s into {after or 'the run'}, in {trial.killed_in or 'no step'} "
                           f"-> {trial.killed_run_status}; partial files {len(trial.partial_files)}; successor "
                           f"{trial.successor_status} in {trial.successor_seconds} s; tables differing "
                           f"{trial.differences or 'none'}", flush=True)

@@ -1,13 +1,36 @@
-"""What both benchmarks share: their error, and how a run's result is kept, finished or not."""
+"""What the benchmarks share: their folder, their error, and how a run's result is kept, finished or not."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser, benchmark: str) -> None:
+    now = datetime.now(timezone.utc)
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp") / f"medallion-{benchmark}-{now:%Y%m%dT%H%M%SZ}",
+                        help="the benchmark's own folder (it must be empty or absent)")
+
+
+def fresh_folder(parser: argparse.ArgumentParser, folder: Path) -> Path:
+    """The benchmark's folder, absolute; the parser's error if it holds anything already."""
+    folder = folder.resolve()
+    if folder.exists() and any(folder.iterdir()):
+        parser.error(f"{folder} is not empty: the benchmark needs a fresh folder")
+    return folder
+
+
+def new_result(benchmark: str, folder: Path) -> dict:
+    """The result's header: which benchmark, when, the command, the machine's cores, the folder."""
+    return {"benchmark": benchmark, "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join([sys.executable, *sys.argv]), "cpus": os.cpu_count(), "data_dir": str(folder)}
 
 
 class BenchmarkError(RuntimeError):

@@ -38,7 +38,8 @@ LOAD_TIMING = ("_load_id", "_ingested_at")
 
 @dataclass
 class Trial:
-    delay: float  # seconds after the worker started that it was killed
+    delay: float  # seconds after the worker started (or after `after_step` started) that it was killed
+    after_step: str | None = None  # a step-key prefix: the kill waited for such a step to start
     killed_in: str | None = None  # the step that was running then (None: killed before the first step)
     killed_run_status: str | None = None
     successor_status: str | None = None
@@ -112,10 +113,17 @@ def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
         return tables
 
 
+def step_started(instance: DagsterInstance, run_id: str, prefix: str) -> bool:
+    return any(record.dagster_event.step_key.startswith(prefix)
+               for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_START))
+
+
 def run_trial(instance: DagsterInstance, workspace, keys: set, days: list[str], base: Path, data_dir: Path,
-              expected: dict, delay: float, daemon, log: Path, timeout: float = 600) -> Trial:
-    """Kill a run `delay` seconds into it, run it again, and say how the warehouse fared."""
-    trial = Trial(delay=round(delay, 2))
+              expected: dict, delay: float, daemon, log: Path, after_step: str | None = None,
+              timeout: float = 600) -> Trial:
+    """Kill a run `delay` seconds into it (into its first step whose key starts with `after_step`, if
+    given), run it again, and say how the warehouse fared."""
+    trial = Trial(delay=round(delay, 2), after_step=after_step)
     restore(base, data_dir)
     tags = landing_day_range_tags(days[0], days[-1])
     killed = queue_run(instance, workspace, keys, tags)
@@ -126,6 +134,9 @@ def run_trial(instance: DagsterInstance, workspace, keys: set, days: list[str], 
         assert not instance.get_run_by_id(killed.run_id).is_finished, "the run ended before it could be killed"
         worker = run_worker_pid(instance, killed.run_id)
         time.sleep(0.05)
+    while after_step and not step_started(instance, killed.run_id, after_step):
+        assert time.time() < deadline and alive(worker), f"no step {after_step}* started"
+        time.sleep(0.02)
     time.sleep(delay)
     if alive(worker):
         os.kill(worker, signal.SIGKILL)

@@ -24,8 +24,9 @@ FIRST_DAY = date(2026, 11, 20)
 DAYS = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in (1, 2)]
 
 
-@pytest.mark.parametrize("delay", [2.5])  # seconds into the run: its Bronze loads or the first dbt step
-def test_a_run_killed_midway_leaves_nothing_partial_and_its_successor_converges(tmp_path, clean_env, delay):
+# Killed 0.1 s into its first Bronze load (the Bronze assets' steps are `bronze__<source>`).
+@pytest.mark.parametrize("after_step, delay", [("bronze__", 0.1)])
+def test_a_run_killed_midway_leaves_nothing_partial_and_its_successor_converges(tmp_path, clean_env, after_step, delay):
     landing = tmp_path / "landing"
     generate(GenerateConfig(scale=0.0005, seed=9, days=len(DAYS) + 1, start_date=FIRST_DAY), landing)
     from medallion_platform.definitions import defs  # noqa: PLC0415
@@ -45,8 +46,8 @@ def test_a_run_killed_midway_leaves_nothing_partial_and_its_successor_converges(
         stop_automation(instance, workspace)
         with dagster_daemon(env, log) as daemon:
             trial = run_trial(instance, workspace, keys, DAYS, pristine, data_dir,
-                              snapshot(reference / "warehouse.duckdb"), delay, daemon, log)
-    assert trial.killed_run_status == "FAILURE", trial
+                              snapshot(reference / "warehouse.duckdb"), delay, daemon, log, after_step)
+    assert trial.killed_run_status == "FAILURE" and trial.killed_in.startswith(after_step), trial
     assert trial.partial_files == [], trial
     assert trial.successor_status == "SUCCESS", (trial, log.read_text()[-3000:])
     assert trial.differences == [], trial
