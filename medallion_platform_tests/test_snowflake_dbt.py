@@ -48,7 +48,7 @@ BRONZE_SOURCES = ("customers", "products", "transactions")
 # DuckDB's Bronze types and the Snowflake types the same values have there (DECIMAL(p,s) is NUMBER(p,s)).
 SNOWFLAKE_TYPES = {
     "VARCHAR": "VARCHAR", "INTEGER": "NUMBER(38,0)", "BIGINT": "NUMBER(38,0)", "DOUBLE": "FLOAT",
-    "BOOLEAN": "BOOLEAN", "DATE": "DATE", "TIMESTAMP WITH TIME ZONE": "TIMESTAMP_TZ",
+    "BOOLEAN": "BOOLEAN", "DATE": "DATE", "TIMESTAMP WITH TIME ZONE": "TIMESTAMP_TZ", "TIMESTAMP": "TIMESTAMP_NTZ",
 }
 
 # Rows whose cleaning differs in SQL between the warehouses: words joined by punctuation (INITCAP's

@@ -228,12 +228,13 @@ def pipe_load_id(landed: datetime) -> int:
 def test_bronze_has_every_lineage_column_the_dbt_silver_models_read():
     """The dbt models are written against the DuckDB loader's Bronze, and read Snowflake's Bronze
     whether the pipes or the Dagster loader filled it: every lineage column they name is in the one
-    shape, `_load_id` and `_row_number` (version_rank's order) among them."""
+    shape, those of version_rank's order among them."""
     dbt_sql = "\n".join(path.read_text(encoding="utf-8") for path in
                         [*(DBT_PROJECT_DIR / "models" / "silver").glob("*.sql"), DBT_PROJECT_DIR / "macros" / "cleaning.sql"])
     read = {name for name, _ in duckdb_loader.LINEAGE_COLUMNS if re.search(rf"\b{name}\b", dbt_sql)}
-    assert {"_load_id", "_row_number"} <= read
-    assert re.search(r"order by _load_id desc, _row_number desc", dbt_sql)
+    order = ("_landing_date", "_file_last_modified", "_source_file", "_row_number")
+    assert set(order) <= read
+    assert re.search(r"order by " + ", ".join(f"{name} desc" for name in order), dbt_sql)
     for source in SOURCES.values():
         assert read <= {name for name, _ in bronze_columns(source)}, source.name
 
