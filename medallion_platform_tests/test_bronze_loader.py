@@ -2,6 +2,9 @@
 
 import json
 import os
+import signal
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -370,3 +373,32 @@ def test_a_json_record_that_is_not_utf8_is_rejected_alone_with_its_exact_bytes(l
     raw, number = con.execute("SELECT raw_record, row_number FROM bronze.rejects").fetchone()
     assert (con.execute("SELECT ?::BLOB", [raw]).fetchone()[0], number) == (bad, 2)
     assert [n for (n,) in con.execute(f"SELECT _row_number FROM bronze.{source.name} ORDER BY 1").fetchall()] == [1, 3]
+
+
+LOAD_IN_A_PROCESS = """
+import os, signal, sys
+import duckdb
+from medallion_platform.bronze.loader import load_source
+from medallion_platform.landing import LocalLandingZone
+from medallion_platform.sources import SOURCES
+con = duckdb.connect(sys.argv[1])
+load_source(con, LocalLandingZone(root=sys.argv[2]), SOURCES["customers"])
+if sys.argv[3] == "kill":
+    os.kill(os.getpid(), signal.SIGKILL)  # no checkpoint, no clean close: the WAL holds the load
+con.close()
+"""
+
+
+def test_a_process_killed_after_a_load_leaves_load_ids_that_the_next_load_does_not_reuse(landing, tmp_path):
+    """Found by benchmarks/faults.py: DuckDB replays a killed process's committed rows from its WAL but
+    not the sequence's position, so the next load drew a load_id the ledger already had."""
+    warehouse = str(tmp_path / "killed.duckdb")
+    for day, name, end in (("2026-11-20", "Ann", "close"), ("2026-11-21", "Bob", "kill"), ("2026-11-22", "Cy", "close")):
+        drop(landing, f"customers/{day}/{name}.csv", f"{CUSTOMER_HEADER}\n{name},{name},a@x.com,USA,VIP,2024-01-01,30,F,3\n")
+        process = subprocess.run([sys.executable, "-c", LOAD_IN_A_PROCESS, warehouse, str(landing._root), end],
+                                 capture_output=True, text=True)
+        assert process.returncode == (-signal.SIGKILL if end == "kill" else 0), process.stderr
+    with duckdb.connect(warehouse, read_only=True) as after:
+        assert after.execute("SELECT file_key, load_id, status FROM bronze.load_ledger ORDER BY load_id").fetchall() == [
+            ("customers/2026-11-20/Ann.csv", 1, "loaded"), ("customers/2026-11-21/Bob.csv", 2, "loaded"),
+            ("customers/2026-11-22/Cy.csv", 3, "loaded")]

@@ -40,7 +40,6 @@ from medallion_platform.sql_text import quote_ident, sql_literal
 
 LEDGER_DDL = """
 CREATE SCHEMA IF NOT EXISTS bronze;
-CREATE SEQUENCE IF NOT EXISTS bronze.load_id_seq START 1;
 CREATE TABLE IF NOT EXISTS bronze.load_ledger (
     load_id BIGINT PRIMARY KEY,
     source VARCHAR NOT NULL,
@@ -146,7 +145,10 @@ def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject) -
 
 
 def _next_load_id(con) -> int:
-    return con.execute("SELECT nextval('bronze.load_id_seq')").fetchone()[0]
+    """One more than the ledger's highest: DuckDB has one writer, and each id drawn here is recorded in
+    the ledger before the next is drawn. Not a sequence: after a process is killed, DuckDB replays its
+    committed rows from the WAL but not a sequence's position, and would hand out ids again."""
+    return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM bronze.load_ledger").fetchone()[0]
 
 
 def _record(con, load_id, source, obj, status, loaded=0, rejected=0, duplicate_of=None,
