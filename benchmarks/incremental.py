@@ -36,7 +36,7 @@ from dagster import DagsterEventType, DagsterInstance, Definitions, define_asset
 from medallion_platform.generate import GenerateConfig
 from medallion_platform.settings import get_settings
 
-from recording import BenchmarkError, record_stop, write_result  # benchmarks/recording.py
+from recording import BenchmarkError, add_data_dir_option, fresh_data_dir, record_stop, write_result  # benchmarks/recording.py
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MEDALLION = Path(sys.executable).with_name("medallion")
@@ -127,13 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--days", type=int, default=5, help="days of feeds in the base warehouse")
     parser.add_argument("--repetitions", type=int, default=3, help="new days landed, each timed both ways")
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path("/tmp") / f"medallion-incremental-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+    add_data_dir_option(parser, "incremental")
     args = parser.parse_args(argv)
 
-    data_dir = args.data_dir.resolve()
-    if data_dir.exists() and any(data_dir.iterdir()):
-        parser.error(f"{data_dir} is not empty: the benchmark needs a fresh data folder")
+    data_dir = fresh_data_dir(parser, args.data_dir)
     for variable in [v for v in os.environ if v.startswith("MEDALLION_")]:
         del os.environ[variable]
     os.environ.update(MEDALLION_DATA_DIR=str(data_dir), DAGSTER_HOME=str(data_dir / "dagster_home"))

@@ -1,13 +1,30 @@
-"""What both benchmarks share: their error, and how a run's result is kept, finished or not."""
+"""What the benchmarks share: their fresh data folder, their error, and how a run's result is kept,
+finished or not."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def add_data_dir_option(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--data-dir", type=Path, help="an empty or absent folder (default: a new one under /tmp)",
+                        default=Path("/tmp") / f"medallion-{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+
+
+def fresh_data_dir(parser: argparse.ArgumentParser, data_dir: Path) -> Path:
+    """The folder, resolved; a usage error unless it is empty or absent: every benchmark starts from
+    an empty warehouse and Dagster instance."""
+    data_dir = data_dir.resolve()
+    if data_dir.exists() and any(data_dir.iterdir()):
+        parser.error(f"{data_dir} is not empty: the benchmark needs a fresh data folder")
+    return data_dir
 
 
 class BenchmarkError(RuntimeError):
