@@ -10,6 +10,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from dagster import DagsterEventType
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -46,3 +48,22 @@ def write_result(name: str, result: dict, started: float) -> Path:
     path.write_text(json.dumps(result, indent=2))
     print(f"\nresult: {path}")
     return path
+
+
+def step_profile(instance, run_id: str) -> dict:
+    """Seconds per step of a run, and per dbt model the time dbt reports for it: a dbt step's duration
+    beyond the sum of its models is dbt's start-up, parsing and tests, and dagster-dbt's work."""
+    events = instance.all_logs(run_id, of_type={
+        DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.ASSET_MATERIALIZATION})
+    starts = {e.step_key: e.timestamp for e in events if e.dagster_event_type == DagsterEventType.STEP_START}
+    steps = {e.step_key: round(e.timestamp - starts[e.step_key], 2) for e in events
+             if e.dagster_event_type == DagsterEventType.STEP_SUCCESS}
+    models: dict[str, dict[str, float]] = {}
+    for event in events:
+        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.asset_materialization
+            duration = materialization.metadata.get("Execution Duration")
+            if duration is not None:
+                models.setdefault(event.step_key, {})[materialization.asset_key.to_user_string()] = round(
+                    float(duration.value), 2)
+    return {"steps": steps, "dbt_models_by_step": models}

@@ -31,10 +31,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
-from dagster import DagsterEventType, DagsterInstance
+from dagster import DagsterInstance
 
 from benchmarks.agreement import check_gold
-from benchmarks.recording import BenchmarkError, add_data_dir_option, fresh_data_dir, record_stop, write_result
+from benchmarks.recording import (
+    BenchmarkError, add_data_dir_option, fresh_data_dir, record_stop, step_profile, write_result,
+)
 from medallion_platform.generate import GenerateConfig, generate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -137,27 +139,9 @@ def measured(command: list[str], log_path: Path, env: dict[str, str]) -> dict:
 
 
 def run_profile(instance: DagsterInstance, run_id: str) -> dict:
-    """The run's own duration, each step's, and per dbt model the time dbt reports for it (a dbt step's
-    time beyond its models' is dbt's start-up, parsing and tests, and dagster-dbt's work), from the
-    run's events in the Dagster instance."""
-    events = instance.all_logs(run_id, of_type={DagsterEventType.RUN_START, DagsterEventType.RUN_SUCCESS,
-                                                DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS,
-                                                DagsterEventType.ASSET_MATERIALIZATION})
-    starts = {e.step_key: e.timestamp for e in events if e.dagster_event_type == DagsterEventType.STEP_START}
-    steps = {e.step_key: round(e.timestamp - starts[e.step_key], 2) for e in events
-             if e.dagster_event_type == DagsterEventType.STEP_SUCCESS}
-    run = {e.dagster_event_type: e.timestamp for e in events
-           if e.dagster_event_type in (DagsterEventType.RUN_START, DagsterEventType.RUN_SUCCESS)}
-    models: dict[str, dict[str, float]] = {}
-    for event in events:
-        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION:
-            materialization = event.asset_materialization
-            duration = materialization.metadata.get("Execution Duration")
-            if duration is not None:
-                models.setdefault(event.step_key, {})[materialization.asset_key.to_user_string()] = round(
-                    float(duration.value), 2)
-    return {"run_seconds": round(run[DagsterEventType.RUN_SUCCESS] - run[DagsterEventType.RUN_START], 2),
-            "steps": steps, "dbt_models_by_step": models}
+    """The run's own duration (the rest of the process is start-up and imports) and its steps'."""
+    stats = instance.get_run_stats(run_id)
+    return {"run_seconds": round(stats.end_time - stats.start_time, 2), **step_profile(instance, run_id)}
 
 
 def layers(steps: dict[str, float], warehouse: Path) -> list[dict]:
