@@ -1,7 +1,8 @@
 """Scale and speed: the project's full build against the floor of its engine and against pandas, on
 the same generated files, in one run.
 
-1. generation: `generate(GenerateConfig(scale, days=1, seed), <data dir>/raw)` in this process, timed;
+1. generation: `generate(GenerateConfig(scale, days=1, seed), <data dir>/raw)` (benchmarks/generate_feeds.py),
+   as its own process, so its memory is measured too and is given back before the builds;
 2. project: the full build of that landing day as `medallion demo` runs it (benchmarks/project_build.py:
    medallion_job, every asset but the generator's, every check) from an empty warehouse and an empty
    Dagster instance, as its own process: wall time, the peak of the summed RSS of its process tree
@@ -23,11 +24,12 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -37,10 +39,10 @@ from benchmarks.agreement import check_gold
 from benchmarks.recording import (
     BenchmarkError, add_data_dir_option, fresh_data_dir, record_stop, step_profile, write_result,
 )
-from medallion_platform.generate import GenerateConfig, generate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+PHYSICAL_GB = PAGE_SIZE * os.sysconf("SC_PHYS_PAGES") / 2**30
 POLL_SECONDS = 0.2
 DAY = "2026-11-20"
 TIMEOUT_SECONDS = 4 * 3600
@@ -70,15 +72,21 @@ COMPARABLE_STEPS = ("bronze__customers", "bronze__products", "bronze__transactio
 
 class TreeMemory(threading.Thread):
     """Polls /proc for the summed resident memory of a process and all its descendants; keeps the peak.
-    Pages shared between processes count once per process, so the figure errs high, as `ps` would."""
+    Pages shared between processes count once per process, so the figure errs high, as `ps` would.
+    Above `limit_bytes` it kills the tree (its own process group): the machine is shared, and a
+    stage that would take all its memory is a result, not something to wait out."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, limit_bytes: int):
         super().__init__(daemon=True)
-        self.pid, self.peak_bytes, self._done = pid, 0, threading.Event()
+        self.pid, self.limit_bytes, self.peak_bytes, self.exceeded = pid, limit_bytes, 0, False
+        self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(POLL_SECONDS):
             self.peak_bytes = max(self.peak_bytes, sum(_rss(p) for p in _tree(self.pid)))
+            if self.peak_bytes > self.limit_bytes and not self.exceeded:
+                self.exceeded = True
+                os.killpg(self.pid, signal.SIGKILL)
 
     def stop(self) -> int:
         self._done.set()
@@ -112,20 +120,21 @@ def _rss(pid: int) -> int:
         return 0
 
 
-def measured(command: list[str], log_path: Path, env: dict[str, str]) -> dict:
+def measured(command: list[str], log_path: Path, env: dict[str, str], memory_limit_gb: float) -> dict:
     """Run a command to its end with its output in log_path: its wall seconds, the peak RSS of its
     process tree, and its last output line (each stage prints its result as JSON there). A failure,
-    or an interrupt (the stage is stopped with its children, its own process group), is a BenchmarkError."""
+    a tree above memory_limit_gb, or an interrupt (the stage is stopped with its children, its own
+    process group) is a BenchmarkError."""
     with open(log_path, "w") as log:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=log,
                                    text=True, start_new_session=True)
-        memory = TreeMemory(process.pid)
+        memory = TreeMemory(process.pid, int(memory_limit_gb * 2**30))
         memory.start()
         try:
             stdout, _ = process.communicate(timeout=TIMEOUT_SECONDS)
         except BaseException:
-            os.killpg(process.pid, 9)
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             memory.stop()
             raise
@@ -133,6 +142,9 @@ def measured(command: list[str], log_path: Path, env: dict[str, str]) -> dict:
         peak = memory.stop()
         log.write(stdout)
     last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+    if memory.exceeded:
+        raise BenchmarkError(f"{' '.join(command)} stopped after {seconds:.0f} s: its processes held more than "
+                             f"--memory-limit-gb {memory_limit_gb} ({peak / 2**30:.1f} GB); output in {log_path}")
     if process.returncode != 0:
         raise BenchmarkError(f"{' '.join(command)} exited {process.returncode}: {last}; output in {log_path}")
     return {"wall_seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20), **json.loads(last)}
@@ -165,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--pandas-max-scale", type=float, default=0.3,
                         help="above this scale the pandas script is not run: it holds every table in memory, ~22 GB at 1.0")
+    parser.add_argument("--memory-limit-gb", type=float, default=round(PHYSICAL_GB / 2, 1),
+                        help="a stage whose processes hold more is stopped (default: half the machine's memory)")
     add_data_dir_option(parser, "run")
     args = parser.parse_args(argv)
 
@@ -182,16 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     try:
         print(f"generating scale {args.scale}, one day, into {data_dir / 'raw'} ...", flush=True)
-        clock = time.perf_counter()
-        files = generate(GenerateConfig(scale=args.scale, days=1, seed=args.seed,
-                                        start_date=date.fromisoformat(DAY)), data_dir / "raw")
-        seconds = time.perf_counter() - clock
-        rows = {f.source: f.rows for f in files}
-        result["generation"] = {"seconds": round(seconds, 2), "rows": rows,
-                                "rows_per_second": round(sum(rows.values()) / seconds)}
+        result["generation"] = measured([sys.executable, "-m", "benchmarks.generate_feeds", str(args.scale),
+                                         str(args.seed), DAY, str(data_dir / "raw")], data_dir / "generate.log", env,
+                                         args.memory_limit_gb)
 
         print("project: medallion_job (landing, Bronze, Silver, Gold, every check) ...", flush=True)
-        project = measured([sys.executable, "-m", "benchmarks.project_build", DAY], data_dir / "project.log", env)
+        project = measured([sys.executable, "-m", "benchmarks.project_build", DAY], data_dir / "project.log", env,
+                           args.memory_limit_gb)
         profile = run_profile(DagsterInstance.from_config(str(home)), project["run_id"])
         warehouse = data_dir / "warehouse.duckdb"
         project.update(profile, layers=layers(profile["steps"], warehouse),
@@ -202,13 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         landing = data_dir / "landing"
         bare_db = data_dir / "bare.duckdb"
         result["bare_duckdb"] = measured([sys.executable, "-m", "benchmarks.bare_duckdb", str(landing), str(bare_db)],
-                                         data_dir / "bare_duckdb.log", env)
+                                         data_dir / "bare_duckdb.log", env, args.memory_limit_gb)
         pandas_dir = None
         if args.scale <= args.pandas_max_scale:
             print("pandas: benchmarks/pandas_medallion.py ...", flush=True)
             pandas_dir = data_dir / "pandas"
             result["pandas"] = measured([sys.executable, "-m", "benchmarks.pandas_medallion", str(landing),
-                                         str(pandas_dir)], data_dir / "pandas.log", env)
+                                         str(pandas_dir)], data_dir / "pandas.log", env, args.memory_limit_gb)
         else:
             result["pandas"] = {"skipped": f"scale {args.scale} is above --pandas-max-scale {args.pandas_max_scale}"}
             print(f"pandas: skipped, {result['pandas']['skipped']}", flush=True)
@@ -242,7 +253,8 @@ def report(result: dict) -> None:
     print(f"\nGold agrees (rows per view: {result['gold_rows_agreed']}), so the timings are of the same result.")
     print(f"\nscale {result['scale']}: {', '.join(f'{n:,} {s}' for s, n in generation['rows'].items())} "
           f"({landed:,} rows)")
-    print(f"generation            {generation['seconds']:>9.2f} s  {generation['rows_per_second']:>12,} rows/s")
+    print(f"generation            {generation['seconds']:>9.2f} s  {generation['rows_per_second']:>12,} rows/s"
+          f"  peak RSS {generation['peak_rss_mb']:,} MB")
     print(f"project, process      {project['wall_seconds']:>9.2f} s  {round(landed / project['wall_seconds']):>12,} rows/s"
           f"  peak RSS (process tree) {project['peak_rss_mb']:,} MB")
     print(f"project, run          {project['run_seconds']:>9.2f} s  (from the run's start to its end; the rest of the "
