@@ -9,7 +9,7 @@ UV := .uv/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install postgres-server demo test dev summary report clean bench-latency bench-incremental bench-concurrency bench-faults
+.PHONY: install postgres-server demo test dev summary report clean bench-latency bench-incremental bench-concurrency bench-faults bench-run
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -55,6 +55,11 @@ bench-concurrency: install
 
 bench-faults: install
 	$(VENV)/bin/python benchmarks/faults.py
+
+# The full build against a bare DuckDB script and pandas on the same files: `make bench-run SCALE=1.0`.
+SCALE ?= 0.1
+bench-run: install
+	$(VENV)/bin/python -m benchmarks.run --scale $(SCALE)
 
 clean:
 	rm -rf data sql/target

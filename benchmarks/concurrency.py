@@ -39,7 +39,9 @@ from medallion_platform_tests.daemon import (
     wait_for_runs,
 )
 
-from recording import BenchmarkError, add_data_dir_argument, fresh_folder, new_result, record_stop, write_result  # benchmarks/recording.py
+from recording import (  # benchmarks/recording.py
+    BenchmarkError, add_data_dir_option, fresh_data_dir, new_result, record_stop, write_result,
+)
 
 FIRST_DAY = date(2026, 11, 20)
 
@@ -63,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=5, help="days of runs after the base day (x 4 sources)")
     parser.add_argument("--scale", type=float, default=0.001)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds for all runs to end")
-    add_data_dir_argument(parser, "concurrency")
+    add_data_dir_option(parser, "concurrency")
     args = parser.parse_args(argv)
-    folder = fresh_folder(parser, args.data_dir)
+    folder = fresh_data_dir(parser, args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     days = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in range(1, args.days + 1)]
     result = {**new_result("concurrency", folder),

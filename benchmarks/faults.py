@@ -42,7 +42,9 @@ from medallion_platform_tests.daemon import (
 )
 from medallion_platform_tests.faults import restore, run_trial, snapshot
 
-from recording import BenchmarkError, add_data_dir_argument, fresh_folder, new_result, record_stop, write_result  # benchmarks/recording.py
+from recording import (  # benchmarks/recording.py
+    BenchmarkError, add_data_dir_option, fresh_data_dir, new_result, record_stop, write_result,
+)
 
 FIRST_DAY = date(2026, 11, 20)
 SOURCES = ["customers", "products", "transactions"]
@@ -65,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=2, help="days the killed run covers, after the base day")
     parser.add_argument("--scale", type=float, default=0.0005)
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill moments")
-    add_data_dir_argument(parser, "faults")
+    add_data_dir_option(parser, "faults")
     args = parser.parse_args(argv)
-    folder = fresh_folder(parser, args.data_dir)
+    folder = fresh_data_dir(parser, args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     days = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in range(1, args.days + 1)]
     result = {**new_result("faults", folder),

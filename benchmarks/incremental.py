@@ -31,12 +31,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
-from dagster import DagsterEventType, DagsterInstance, Definitions, define_asset_job
+from dagster import DagsterInstance, Definitions, define_asset_job
 
 from medallion_platform.generate import GenerateConfig
 from medallion_platform.settings import get_settings
 
-from recording import BenchmarkError, add_data_dir_argument, fresh_folder, new_result, record_stop, write_result  # benchmarks/recording.py
+from recording import (  # benchmarks/recording.py
+    BenchmarkError, add_data_dir_option, fresh_data_dir, new_result, record_stop, step_profile, write_result,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MEDALLION = Path(sys.executable).with_name("medallion")
@@ -65,25 +67,6 @@ def medallion(env: dict[str, str], *args: str, timeout: float) -> str:
     if done.returncode != 0:
         raise BenchmarkError(f"medallion {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done.stdout
-
-
-def step_profile(instance, run_id: str) -> dict:
-    """Seconds per step of a run, and per dbt model the time dbt reports for it: a dbt step's duration
-    beyond the sum of its models is dbt's start-up, parsing and tests, and dagster-dbt's work."""
-    events = instance.all_logs(run_id, of_type={
-        DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.ASSET_MATERIALIZATION})
-    starts = {e.step_key: e.timestamp for e in events if e.dagster_event_type == DagsterEventType.STEP_START}
-    steps = {e.step_key: round(e.timestamp - starts[e.step_key], 2) for e in events
-             if e.dagster_event_type == DagsterEventType.STEP_SUCCESS}
-    models: dict[str, dict[str, float]] = {}
-    for event in events:
-        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION:
-            materialization = event.asset_materialization
-            duration = materialization.metadata.get("Execution Duration")
-            if duration is not None:
-                models.setdefault(event.step_key, {})[materialization.asset_key.to_user_string()] = round(
-                    float(duration.value), 2)
-    return {"steps": steps, "dbt_models_by_step": models}
 
 
 @contextmanager
@@ -127,10 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--days", type=int, default=5, help="days of feeds in the base warehouse")
     parser.add_argument("--repetitions", type=int, default=3, help="new days landed, each timed both ways")
-    add_data_dir_argument(parser, "incremental")
+    add_data_dir_option(parser, "incremental")
     args = parser.parse_args(argv)
 
-    data_dir = fresh_folder(parser, args.data_dir)
+    data_dir = fresh_data_dir(parser, args.data_dir)
     for variable in [v for v in os.environ if v.startswith("MEDALLION_")]:
         del os.environ[variable]
     os.environ.update(MEDALLION_DATA_DIR=str(data_dir), DAGSTER_HOME=str(data_dir / "dagster_home"))

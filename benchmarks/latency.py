@@ -33,7 +33,9 @@ from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 
-from recording import BenchmarkError, add_data_dir_argument, fresh_folder, new_result, record_stop, write_result  # benchmarks/recording.py
+from recording import (  # benchmarks/recording.py
+    BenchmarkError, add_data_dir_option, fresh_data_dir, new_result, record_stop, write_result,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's console scripts, beside the interpreter running this
@@ -332,11 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds a drop may take to reach Gold")
     parser.add_argument("--settle-timeout", type=float, default=600,
                         help="seconds the pipeline may take to go quiet before a drop")
-    add_data_dir_argument(parser, "latency")
+    add_data_dir_option(parser, "latency")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # leave through the finally blocks below
 
-    data_dir = fresh_folder(parser, args.data_dir)
+    data_dir = fresh_data_dir(parser, args.data_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDALLION_")}
     env.update(MEDALLION_DATA_DIR=str(data_dir), DAGSTER_HOME=str(data_dir / "dagster_home"))
     today = datetime.now(timezone.utc).date()

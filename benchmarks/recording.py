@@ -1,4 +1,5 @@
-"""What the benchmarks share: their folder, their error, and how a run's result is kept, finished or not."""
+"""What the benchmarks share: their fresh data folder, their error, and how a run's result is kept,
+finished or not."""
 
 from __future__ import annotations
 
@@ -10,21 +11,23 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from dagster import DagsterEventType
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
-def add_data_dir_argument(parser: argparse.ArgumentParser, benchmark: str) -> None:
-    now = datetime.now(timezone.utc)
-    parser.add_argument("--data-dir", type=Path, default=Path("/tmp") / f"medallion-{benchmark}-{now:%Y%m%dT%H%M%SZ}",
-                        help="the benchmark's own folder (it must be empty or absent)")
+def add_data_dir_option(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--data-dir", type=Path, help="an empty or absent folder (default: a new one under /tmp)",
+                        default=Path("/tmp") / f"medallion-{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
 
 
-def fresh_folder(parser: argparse.ArgumentParser, folder: Path) -> Path:
-    """The benchmark's folder, absolute; the parser's error if it holds anything already."""
-    folder = folder.resolve()
-    if folder.exists() and any(folder.iterdir()):
-        parser.error(f"{folder} is not empty: the benchmark needs a fresh folder")
-    return folder
+def fresh_data_dir(parser: argparse.ArgumentParser, data_dir: Path) -> Path:
+    """The folder, resolved; a usage error unless it is empty or absent: every benchmark starts from
+    an empty warehouse and Dagster instance."""
+    data_dir = data_dir.resolve()
+    if data_dir.exists() and any(data_dir.iterdir()):
+        parser.error(f"{data_dir} is not empty: the benchmark needs a fresh data folder")
+    return data_dir
 
 
 def new_result(benchmark: str, folder: Path) -> dict:
@@ -52,3 +55,22 @@ def write_result(name: str, result: dict, started: float) -> Path:
     path.write_text(json.dumps(result, indent=2))
     print(f"\nresult: {path}")
     return path
+
+
+def step_profile(instance, run_id: str) -> dict:
+    """Seconds per step of a run, and per dbt model the time dbt reports for it: a dbt step's duration
+    beyond the sum of its models is dbt's start-up, parsing and tests, and dagster-dbt's work."""
+    events = instance.all_logs(run_id, of_type={
+        DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.ASSET_MATERIALIZATION})
+    starts = {e.step_key: e.timestamp for e in events if e.dagster_event_type == DagsterEventType.STEP_START}
+    steps = {e.step_key: round(e.timestamp - starts[e.step_key], 2) for e in events
+             if e.dagster_event_type == DagsterEventType.STEP_SUCCESS}
+    models: dict[str, dict[str, float]] = {}
+    for event in events:
+        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.asset_materialization
+            duration = materialization.metadata.get("Execution Duration")
+            if duration is not None:
+                models.setdefault(event.step_key, {})[materialization.asset_key.to_user_string()] = round(
+                    float(duration.value), 2)
+    return {"steps": steps, "dbt_models_by_step": models}
