@@ -14,6 +14,7 @@ KEY_NUMBERS = {
     "dagster_dbt/failed_row_count": "failing rows",
     "anomalous_day_count": "days out of band",
     "files_with_column_changes": "files with other columns",
+    "files_failed": "files that could not be read",
 }
 COLUMNS = ("asset", "check", "severity", "result", "key number", "when (UTC)")
 
