@@ -11,10 +11,14 @@ import signal
 import sys
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# The pid of the process that starts dbt (set by MedallionDbtCli for the call). Without it, a parent
+# killed in the ~0.1 s between this process's start and the prctl below would go unnoticed: by then
+# getppid() already names whoever adopted the orphan.
+DBT_PARENT_PID = "MEDALLION_DBT_PARENT_PID"
 
 
 def main() -> int:
-    parent = os.getppid()
+    parent = int(os.environ.get(DBT_PARENT_PID) or os.getppid())
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:

@@ -107,3 +107,16 @@ def test_a_killed_demo_is_failed_and_frees_its_slot(laptop_daemon):
     wait_for(lambda: not alive(dbt), 3, f"end of the dead demo's dbt process {dbt}")
     [killed] = instance.get_runs()
     successor_completes(laptop_daemon, killed.run_id)
+
+
+def test_a_dbt_orphaned_before_it_could_arm_its_death_signal_exits_at_once(tmp_path):
+    """The race the demo test can hit: the parent killed between dbt's start and its prctl. dbt learns its
+    starter's pid from MEDALLION_DBT_PARENT_PID; when its parent is no longer that process, it stops."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that is nobody's parent any more
+    orphan = subprocess.run([str(BIN / "medallion-dbt"), "--version"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "MEDALLION_DBT_PARENT_PID": str(gone.pid)})
+    assert (orphan.returncode, orphan.stdout) == (1, "")
+    adopted = subprocess.run([str(BIN / "medallion-dbt"), "--version"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "MEDALLION_DBT_PARENT_PID": str(os.getpid())})
+    assert adopted.returncode == 0 and "Core" in adopted.stdout

@@ -33,6 +33,7 @@ from medallion_platform.defs.automation import (
     REFRESHED_EVERY_15_MINUTES,
 )
 from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
+from medallion_platform.dbt_cli import DBT_PARENT_PID
 from medallion_platform.settings import DBT_PROJECT_DIR, DEFAULT_DBT_EXECUTABLE, WAREHOUSE_WRITER_POOL, Settings
 from medallion_platform.warehouse import Warehouse
 
@@ -49,7 +50,22 @@ class MedallionDbtCli(DbtCliResource):
       the installed dbt-core says the same;
     - the dbt adapter dagster-dbt opens in this process (1-2 s a step) to fetch row counts and column
       metadata: row counts are read here after dbt exits (`_with_row_counts`), and without an adapter
-      dagster-dbt skips only those fetches."""
+      dagster-dbt skips only those fetches.
+    It also tells the dbt it starts which process started it (medallion_platform/dbt_cli.py), so that
+    dbt can tell when it was orphaned before it could arrange to die with that process."""
+
+    def cli(self, args, **kwargs):
+        # dagster-dbt copies this process's environment into dbt's when it starts it, here; there is no
+        # other way in. Set for the call only, and restored.
+        previous = os.environ.get(DBT_PARENT_PID)
+        os.environ[DBT_PARENT_PID] = str(os.getpid())
+        try:
+            return super().cli(args, **kwargs)
+        finally:
+            if previous is None:
+                os.environ.pop(DBT_PARENT_PID, None)
+            else:
+                os.environ[DBT_PARENT_PID] = previous
 
     @cached_property
     def _cli_version(self) -> Version:
