@@ -24,18 +24,14 @@ from datetime import date, timedelta
 from dagster import DagsterEventType, DagsterInstance
 
 from medallion_platform.generate import GenerateConfig, generate
-from medallion_platform.runs import code_location
 from medallion_platform.sources import SOURCES
 from medallion_platform_tests.daemon import (
     LOCK_ERRORS,
     base_and_reference,
-    daemon_environment,
-    dagster_daemon,
+    daemon_over_landing,
     gold_facts,
     landing_runs,
-    new_dagster_home,
     queue_together,
-    stop_automation,
     wait_for_runs,
 )
 
@@ -83,17 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         data_dir, reference = base_and_reference(folder, landing, defs, runs)
         result["base_and_reference_seconds"] = round(time.time() - started, 1)
 
-        env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
-        env["MEDALLION_LANDING_DIR"] = str(landing)
-        os.environ.update(env)
         log = folder / "daemon.log"
-        with DagsterInstance.get() as instance, code_location(instance) as workspace:
-            stop_automation(instance, workspace)
-            with dagster_daemon(env, log) as daemon:
-                submitted = time.time()
-                run_ids = queue_together(instance, workspace, runs, env, timeout=args.timeout)
-                wait_for_runs(instance, run_ids, args.timeout, daemon, log)
-                all_done = time.time()
+        with daemon_over_landing(data_dir, landing, log, os.environ.__setitem__) as (instance, workspace, daemon, env):
+            submitted = time.time()
+            run_ids = queue_together(instance, workspace, runs, env, timeout=args.timeout)
+            wait_for_runs(instance, run_ids, args.timeout, daemon, log)
+            all_done = time.time()
             result["runs"] = [run_timings(instance, run_id) for run_id in run_ids]
         gold_equal = gold_facts(data_dir / "warehouse.duckdb") == gold_facts(reference / "warehouse.duckdb")
         durations = [r["ended"] - r["created"] for r in result["runs"]]

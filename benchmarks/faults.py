@@ -26,18 +26,14 @@ import time
 from dataclasses import asdict
 from datetime import date, timedelta
 
-from dagster import DagsterInstance
 
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
-from medallion_platform.runs import code_location, queue_run
+from medallion_platform.runs import queue_run
 from medallion_platform_tests.daemon import (
     base_and_reference,
-    daemon_environment,
-    dagster_daemon,
+    daemon_over_landing,
     landing_runs,
-    new_dagster_home,
-    stop_automation,
     wait_for_runs,
 )
 from medallion_platform_tests.faults import restore, run_trial, snapshot
@@ -89,28 +85,23 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(data_dir / "warehouse.duckdb", pristine)
         expected = snapshot(reference / "warehouse.duckdb")
 
-        env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
-        env["MEDALLION_LANDING_DIR"] = str(landing)
-        os.environ.update(env)
         log = folder / "daemon.log"
         moments = random.Random(args.seed)
-        with DagsterInstance.get() as instance, code_location(instance) as workspace:
-            stop_automation(instance, workspace)
-            with dagster_daemon(env, log) as daemon:
-                length = uninterrupted_seconds(instance, workspace, keys, days, pristine, data_dir, daemon, log)
-                result["uninterrupted_run_seconds"] = round(length, 1)
-                print(f"an uninterrupted run takes {length:.1f} s; killing {args.trials} runs within that", flush=True)
-                for number in range(1, args.trials + 1):
-                    in_bronze = number % 2 == 0
-                    trial = run_trial(instance, workspace, keys, days, pristine, data_dir, expected,
-                                      moments.uniform(0, 0.5 if in_bronze else length), daemon, log,
-                                      after_step="bronze__" if in_bronze else None)
-                    after = f"step {trial.after_step}*" if trial.after_step else None
-                    result["trials"].append(asdict(trial) | {"converged": trial.converged})
-                    print(f"trial {number:2}: killed {trial.delay:5.2f} s into {after or 'the run'}, in {trial.killed_in or 'no step'} "
-                          f"-> {trial.killed_run_status}; partial files {len(trial.partial_files)}; successor "
-                          f"{trial.successor_status} in {trial.successor_seconds} s; tables differing "
-                          f"{trial.differences or 'none'}", flush=True)
+        with daemon_over_landing(data_dir, landing, log, os.environ.__setitem__) as (instance, workspace, daemon, env):
+            length = uninterrupted_seconds(instance, workspace, keys, days, pristine, data_dir, daemon, log)
+            result["uninterrupted_run_seconds"] = round(length, 1)
+            print(f"an uninterrupted run takes {length:.1f} s; killing {args.trials} runs within that", flush=True)
+            for number in range(1, args.trials + 1):
+                in_bronze = number % 2 == 0
+                trial = run_trial(instance, workspace, keys, days, pristine, data_dir, expected,
+                                  moments.uniform(0, 0.5 if in_bronze else length), daemon, log,
+                                  after_step="bronze__" if in_bronze else None)
+                after = f"step {trial.after_step}*" if trial.after_step else None
+                result["trials"].append(asdict(trial) | {"converged": trial.converged})
+                print(f"trial {number:2}: killed {trial.delay:5.2f} s into {after or 'the run'}, in {trial.killed_in or 'no step'} "
+                      f"-> {trial.killed_run_status}; partial files {len(trial.partial_files)}; successor "
+                      f"{trial.successor_status} in {trial.successor_seconds} s; tables differing "
+                      f"{trial.differences or 'none'}", flush=True)
         trials = result["trials"]
         result["summary"] = {
             "trials": len(trials),

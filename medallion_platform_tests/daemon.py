@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +23,7 @@ from dagster._core.workspace.context import BaseWorkspaceRequestContext
 
 from medallion_platform.defs.sensors import refreshed_by_landing
 from medallion_platform.partitions import landing_day_range_tags
-from medallion_platform.runs import LOCATION, daemon_is_running, queue_run
+from medallion_platform.runs import LOCATION, code_location, daemon_is_running, queue_run
 from medallion_platform.settings import PROJECT_ROOT, get_settings
 
 BIN = Path(sys.executable).parent
@@ -63,6 +63,21 @@ def dagster_daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]
             yield process
         finally:
             stop_group(process)
+
+
+@contextmanager
+def daemon_over_landing(data_dir: Path, landing_dir: Path, log: Path, setenv: Callable[[str, str], None]):
+    """A dagster-daemon on a fresh DAGSTER_HOME in `data_dir` (the laptop's dagster.yaml, automation off),
+    over the warehouse there and the landing folder `landing_dir`; this process's settings set alike
+    through `setenv`. Yields (instance, workspace, daemon, its environment)."""
+    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
+    env["MEDALLION_LANDING_DIR"] = str(landing_dir)
+    for name, value in env.items():
+        setenv(name, value)
+    with DagsterInstance.get() as instance, code_location(instance) as workspace:
+        stop_automation(instance, workspace)
+        with dagster_daemon(env, log) as daemon:
+            yield instance, workspace, daemon, env
 
 
 def stop_group(process: subprocess.Popen) -> None:

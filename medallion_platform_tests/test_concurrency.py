@@ -9,18 +9,14 @@ from dagster import DagsterInstance
 
 from medallion_platform.cli import main
 from medallion_platform.generate import GenerateConfig, generate
-from medallion_platform.runs import code_location
 from medallion_platform_tests.daemon import (
     LOCK_ERRORS,
     base_and_reference,
-    daemon_environment,
-    dagster_daemon,
+    daemon_over_landing,
     finished_ok,
     gold_facts,
     landing_runs,
-    new_dagster_home,
     queue_together,
-    stop_automation,
     wait_for_runs,
 )
 
@@ -36,16 +32,10 @@ def test_runs_queued_together_all_succeed_and_gold_equals_one_run(tmp_path, clea
 
     runs = landing_runs(defs, SOURCES, DAYS)
     data_dir, reference = base_and_reference(tmp_path, landing, defs, runs)
-    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
-    env["MEDALLION_LANDING_DIR"] = str(landing)
-    for name, value in env.items():
-        clean_env.setenv(name, value)
     log = tmp_path / "daemon.log"
-    with DagsterInstance.get() as instance, code_location(instance) as workspace:
-        stop_automation(instance, workspace)
-        with dagster_daemon(env, log) as daemon:
-            run_ids = queue_together(instance, workspace, runs, env, timeout=600)
-            finished = wait_for_runs(instance, run_ids, 600, daemon, log)
+    with daemon_over_landing(data_dir, landing, log, clean_env.setenv) as (instance, workspace, daemon, env):
+        run_ids = queue_together(instance, workspace, runs, env, timeout=600)
+        finished = wait_for_runs(instance, run_ids, 600, daemon, log)
         assert finished_ok(finished), [(r.run_id, r.status.value) for r in finished]
         logs = "".join(str(event.message) for run_id in run_ids for event in instance.all_logs(run_id))
         assert not [error for error in LOCK_ERRORS if error in logs]

@@ -6,17 +6,12 @@ import shutil
 from datetime import date, timedelta
 
 import pytest
-from dagster import DagsterInstance
 
 from medallion_platform.generate import GenerateConfig, generate
-from medallion_platform.runs import code_location
 from medallion_platform_tests.daemon import (
     base_and_reference,
-    daemon_environment,
-    dagster_daemon,
+    daemon_over_landing,
     landing_runs,
-    new_dagster_home,
-    stop_automation,
 )
 from medallion_platform_tests.faults import run_trial, snapshot
 
@@ -36,17 +31,11 @@ def test_a_run_killed_midway_leaves_nothing_partial_and_its_successor_converges(
     pristine = tmp_path / "pristine" / "warehouse.duckdb"
     pristine.parent.mkdir()
     shutil.copyfile(data_dir / "warehouse.duckdb", pristine)
-    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
-    env["MEDALLION_LANDING_DIR"] = str(landing)
-    for name, value in env.items():
-        clean_env.setenv(name, value)
     keys = set().union(*(k for _, _, k in runs))
     log = tmp_path / "daemon.log"
-    with DagsterInstance.get() as instance, code_location(instance) as workspace:
-        stop_automation(instance, workspace)
-        with dagster_daemon(env, log) as daemon:
-            trial = run_trial(instance, workspace, keys, DAYS, pristine, data_dir,
-                              snapshot(reference / "warehouse.duckdb"), delay, daemon, log, after_step)
+    with daemon_over_landing(data_dir, landing, log, clean_env.setenv) as (instance, workspace, daemon, _):
+        trial = run_trial(instance, workspace, keys, DAYS, pristine, data_dir,
+                          snapshot(reference / "warehouse.duckdb"), delay, daemon, log, after_step)
     assert trial.killed_run_status == "FAILURE" and trial.killed_in.startswith(after_step), trial
     assert trial.partial_files == [], trial
     assert trial.successor_status == "SUCCESS", (trial, log.read_text()[-3000:])
