@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 from urllib.parse import urlparse
 
 import duckdb
@@ -99,8 +99,9 @@ class LandingZone(ConfigurableResource):
         """The first `size` bytes of an object (enough to read a CSV header); OSError if unreadable."""
         raise NotImplementedError
 
-    def read_object(self, key: str) -> bytes:
-        """The object's bytes, exactly: the Bronze loader splits text feeds into records itself."""
+    def open_object(self, key: str) -> BinaryIO:
+        """The object's bytes, exactly, as a stream to read a part at a time: the Bronze loader splits text
+        feeds into records itself, in bounded memory. OSError if unreadable."""
         raise NotImplementedError
 
     def duckdb_uri(self, key: str) -> str:
@@ -180,8 +181,8 @@ class LocalLandingZone(LandingZone):
         with open(self._path(key), "rb") as handle:
             return handle.read(size)
 
-    def read_object(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+    def open_object(self, key: str) -> BinaryIO:
+        return open(self._path(key), "rb")
 
     def duckdb_uri(self, key: str) -> str:
         """DuckDB globs a local path that has `*`, `?` or `[`; each is escaped as a one-character class
@@ -257,8 +258,15 @@ class S3LandingZone(LandingZone):
         except (BotoCoreError, ClientError) as error:  # an OSError, as a local read's would be
             raise OSError(f"s3://{self.bucket}/{self._object_key(key)}: {error}") from error
 
-    def read_object(self, key: str) -> bytes:
-        return self._client().get_object(Bucket=self.bucket, Key=self._object_key(key))["Body"].read()
+    def open_object(self, key: str) -> BinaryIO:
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        try:
+            return _ReadErrorsAsOSError(
+                self._client().get_object(Bucket=self.bucket, Key=self._object_key(key))["Body"],
+                f"s3://{self.bucket}/{self._object_key(key)}", (BotoCoreError, ClientError))
+        except (BotoCoreError, ClientError) as error:
+            raise OSError(f"s3://{self.bucket}/{self._object_key(key)}: {error}") from error
 
     def duckdb_uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._object_key(key)}"
@@ -290,6 +298,25 @@ class S3LandingZone(LandingZone):
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return f"s3://{self.bucket}/{self.prefix.strip('/')}{where}"
+
+
+class _ReadErrorsAsOSError:
+    """An S3 object's body whose read errors are OSErrors, as a local file's are: what the loader catches."""
+
+    def __init__(self, body, name: str, errors: tuple[type[Exception], ...]):
+        self._body, self._name, self._errors = body, name, errors
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._body.read(None if size < 0 else size)
+        except self._errors as error:
+            raise OSError(f"{self._name}: {error}") from error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._body.close()
 
 
 def _walk_files(root: Path) -> Iterator[Path]:

@@ -61,6 +61,8 @@ class Settings:
     duckdb_path: Path
     landing: LandingZone
     dbt_executable: str
+    duckdb_threads: int = 2
+    duckdb_memory_limit: str = "3GB"
     snowflake: SnowflakeSettings | None = None
     # Whether MEDALLION_ALERT_WEBHOOK_URL is set; its value reaches Dagster as an EnvVar only.
     alert_webhook: bool = False
@@ -90,6 +92,28 @@ def _choice(variable: str, default: str, allowed: tuple[str, ...]) -> str:
     value = os.environ.get(variable, default).strip().lower() or default
     if value not in allowed:
         raise SettingsError(f"{variable}={value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _duckdb_threads() -> int:
+    value = os.environ.get("MEDALLION_DUCKDB_THREADS", "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"MEDALLION_DUCKDB_THREADS={value!r} must be a whole number of threads, 1 or more")
+    return int(value)
+
+
+# What DuckDB may hold in memory before it spills to disk (beside the warehouse file): the pipeline then
+# runs at any scale in bounded memory, Bronze loads and dbt's models alike.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _duckdb_memory_limit() -> str:
+    value = os.environ.get("MEDALLION_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+    if not MEMORY_SIZE.fullmatch(value):
+        raise SettingsError(f"MEDALLION_DUCKDB_MEMORY_LIMIT={value!r} must be a size such as 3GB or 512MiB")
     return value
 
 
@@ -147,6 +171,9 @@ def get_settings() -> Settings:
     duckdb_path = _path("MEDALLION_DUCKDB_PATH", data_dir / "warehouse.duckdb")
     # dbt reads the same file through sql/profiles.yml; export the resolved path for it.
     os.environ["MEDALLION_DUCKDB_PATH"] = str(duckdb_path)
+    duckdb_threads, duckdb_memory_limit = _duckdb_threads(), _duckdb_memory_limit()
+    os.environ["MEDALLION_DUCKDB_THREADS"] = str(duckdb_threads)
+    os.environ["MEDALLION_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit
     # dbt's artifacts and parse state per data folder: partial parsing stays valid while the profile
     # (this warehouse path) stays the same, and sql/ holds no run output.
     os.environ["DBT_TARGET_PATH"] = str(data_dir / "dbt_target")
@@ -154,4 +181,5 @@ def get_settings() -> Settings:
     os.environ["MEDALLION_DBT_TARGET"] = warehouse
     dbt_executable = os.environ.get("MEDALLION_DBT_EXECUTABLE", "").strip() or DEFAULT_DBT_EXECUTABLE
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
-                    dbt_executable=dbt_executable, snowflake=snowflake, alert_webhook=_alert_webhook())
+                    dbt_executable=dbt_executable, duckdb_threads=duckdb_threads,
+                    duckdb_memory_limit=duckdb_memory_limit, snowflake=snowflake, alert_webhook=_alert_webhook())

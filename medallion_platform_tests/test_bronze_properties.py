@@ -10,6 +10,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from medallion_platform.bronze.loader import load_source
+from medallion_platform.bronze.records import PART_BYTES
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.sources import SOURCES
 
@@ -59,13 +60,21 @@ def with_blank_lines(lines: list[bytes], blanks: list[int]) -> list[bytes]:
 
 def load_one(key: str, body: bytes, source: str):
     """Land one file in a fresh folder, load it into a fresh warehouse: (report of the file, connection)."""
+    return load_in_parts(key, body, source, [PART_BYTES])[0]
+
+
+def load_in_parts(key: str, body: bytes, source: str, part_sizes: list[int]) -> list:
+    """Land one file, load it into a fresh warehouse for each part size: [(report of the file, connection)]."""
     with tempfile.TemporaryDirectory(prefix="bronze-prop-") as folder:
         path = Path(folder) / key
         path.parent.mkdir(parents=True)
         path.write_bytes(body)
-        con = duckdb.connect()
-        report = load_source(con, LocalLandingZone(root=folder), SOURCES[source])
-    return report.files[0], con
+        loads = []
+        for part_bytes in part_sizes:
+            con = duckdb.connect()
+            report = load_source(con, LocalLandingZone(root=folder), SOURCES[source], part_bytes=part_bytes)
+            loads.append((report.files[0], con))
+    return loads
 
 
 def assert_every_record_accounted_for(file, con, table: str, kinds: list[str], catalogue: dict) -> None:
@@ -106,3 +115,38 @@ def test_every_json_array_element_is_loaded_or_rejected_with_a_reason(kinds, pre
     body = b"[" + separator.join(JSON_KINDS[k][1](i) for i, k in enumerate(kinds)) + b"]"
     file, con = load_one("products/2026-11-20/p.json", body, "products")
     assert_every_record_accounted_for(file, con, "products", kinds, JSON_KINDS)
+
+
+def loaded_and_rejected(con, table: str) -> tuple[list, list]:
+    """Every Bronze row and reject, without the columns that say when they were written."""
+    rows = con.execute(f"SELECT * EXCLUDE (_ingested_at) FROM bronze.{table} ORDER BY _row_number").fetchall()
+    rejects = con.execute("SELECT * EXCLUDE (rejected_at) FROM bronze.rejects ORDER BY row_number").fetchall()
+    return rows, rejects
+
+
+# Large files are read a part at a time (bronze/records.py); parts of a few bytes cut every record
+# boundary there is, multi-line CSV records and blank lines included.
+@SMALL
+@given(kinds=records(CSV_KINDS), blanks=st.lists(st.integers(0, 20), max_size=3), crlf=st.booleans(),
+       part_bytes=st.integers(1, 300))
+def test_a_csv_file_read_in_parts_loads_as_it_does_whole(kinds, blanks, crlf, part_bytes):
+    lines = with_blank_lines([CSV_KINDS[k][1](i) for i, k in enumerate(kinds)], blanks)
+    body = (b"\r\n" if crlf else b"\n").join([CUSTOMER_HEADER, *lines]) + b"\n"
+    (whole, whole_con), (parts, parts_con) = load_in_parts("customers/2026-11-20/c.csv", body, "customers",
+                                                           [PART_BYTES, part_bytes])
+    assert (parts.status, parts.rows_loaded, parts.rows_rejected) == (whole.status, whole.rows_loaded, whole.rows_rejected)
+    assert loaded_and_rejected(parts_con, "customers") == loaded_and_rejected(whole_con, "customers")
+
+
+@SMALL
+@given(kinds=records(JSON_LINE_KINDS), blanks=st.lists(st.integers(0, 20), max_size=3), part_bytes=st.integers(1, 300),
+       bom=st.booleans())
+def test_a_json_lines_file_read_in_parts_loads_as_it_does_whole(kinds, blanks, part_bytes, bom):
+    lines = with_blank_lines([JSON_LINE_KINDS[k][1](i) for i, k in enumerate(kinds)], blanks)
+    body = (b"\xef\xbb\xbf" if bom else b"") + b"\n".join(lines)  # no line break after the last line
+    (whole, whole_con), (parts, parts_con) = load_in_parts("events/2026-11-20/e.jsonl", body, "events",
+                                                           [PART_BYTES, part_bytes])
+    assert (parts.status, parts.rows_loaded, parts.rows_rejected, parts.columns) == \
+        (whole.status, whole.rows_loaded, whole.rows_rejected, whole.columns)
+    if whole.status == "loaded":
+        assert loaded_and_rejected(parts_con, "events") == loaded_and_rejected(whole_con, "events")

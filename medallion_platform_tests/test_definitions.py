@@ -130,6 +130,8 @@ def test_medallion_job_selects_every_asset():
     ({"MEDALLION_LANDING": "s3"}, "MEDALLION_LANDING=s3 needs MEDALLION_S3_BUCKET"),
     ({"MEDALLION_LANDING": "s3", "MEDALLION_S3_BUCKET": "b", "MEDALLION_S3_ENDPOINT_URL": "localhost:9000"},
      "MEDALLION_S3_ENDPOINT_URL='localhost:9000' must start with http"),
+    ({"MEDALLION_DUCKDB_THREADS": "0"}, "MEDALLION_DUCKDB_THREADS='0' must be a whole number of threads"),
+    ({"MEDALLION_DUCKDB_MEMORY_LIMIT": "3 gigs"}, "MEDALLION_DUCKDB_MEMORY_LIMIT='3 gigs' must be a size"),
 ])
 def test_bad_settings_stop_with_the_variable_named(clean_env, variables, message):
     for name, value in variables.items():

@@ -21,18 +21,22 @@ gives the bytes back.
 
 from __future__ import annotations
 
-import csv
 import json
-import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from medallion_platform.bronze.ledger import (
     FileColumns, FileResult, LedgerRow, LoadReport, decide, ledger_history_sql,
+)
+from medallion_platform.bronze.records import (
+    CSV_FIELD, CSV_RECORD, JSON_ARRAY_START, JSON_OBJECT_LINE, MAX_RECORD_BYTES, NOT_JSON, PART_BYTES, PartReader, csv_header,
+    csv_multiline, json_array_elements, multiline_table,
 )
 from medallion_platform.landing import LandedObject, LandingZone, parse_key
 from medallion_platform.sources import Source
@@ -95,20 +99,21 @@ def ensure_bronze_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None
 
 def load_source(
     con: duckdb.DuckDBPyConnection, landing: LandingZone, source: Source,
-    objects: list[LandedObject] | None = None,
+    objects: list[LandedObject] | None = None, part_bytes: int = PART_BYTES,
 ) -> LoadReport:
-    """Load every object under the source's prefix (or the given ones) not yet in the ledger."""
+    """Load every object under the source's prefix (or the given ones) not yet in the ledger, reading
+    text files about `part_bytes` at a time."""
     ensure_bronze_tables(con, source)
     landing.configure_duckdb(con)
     if objects is None:
         objects = landing.list_objects(prefix=f"{source.name}/")
     report = LoadReport(source.name)
     for obj in objects:
-        report.files.append(_load_object(con, landing, source, obj))
+        report.files.append(_load_object(con, landing, source, obj, part_bytes))
     return report
 
 
-def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject) -> FileResult:
+def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject, part_bytes: int) -> FileResult:
     history = [LedgerRow(*row) for row in con.execute(
         ledger_history_sql("bronze.load_ledger", "?"), [source.name, obj.key, obj.etag]).fetchall()]
     decision = decide(obj, history)
@@ -122,11 +127,14 @@ def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject) -
     in_transaction = False
     try:
         parse_key(obj.key)
-        # Stage outside the transaction: temp-table rowids are only final once committed.
-        columns = _stage(con, landing, source, obj)
         con.execute("BEGIN TRANSACTION")
         in_transaction = True
-        loaded, rejected = _insert_staged(con, source, obj, load_id)
+        loaded = rejected = 0
+        columns = FileColumns()
+        with landing.open_object(obj.key) as stream:
+            for columns in _staged_parts(con, landing, source, obj, stream, part_bytes):
+                part_loaded, part_rejected = _insert_staged(con, source, obj, load_id)
+                loaded, rejected = loaded + part_loaded, rejected + part_rejected
         _record(con, load_id, source, obj, "loaded", loaded, rejected, columns=columns, attempt=decision.attempt)
         con.execute("COMMIT")
         in_transaction = False
@@ -138,10 +146,7 @@ def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject) -
         _record(con, load_id, source, obj, "failed", error=message, attempt=decision.attempt)
         return FileResult(obj.key, "failed", detail=message)
     finally:
-        for name in ("_checked", "_stage"):
-            con.execute(f"DROP VIEW IF EXISTS {name}")
-        for name in ("_raw_in",):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+        _drop_staging(con)
 
 
 def _next_load_id(con) -> int:
@@ -162,17 +167,26 @@ def _record(con, load_id, source, obj, status, loaded=0, rejected=0, duplicate_o
     )
 
 
-# --- staging: every format becomes the view `_stage(_row_number, _raw, _record_error, <columns>)` ---
+# --- staging: each part of a file becomes the view `_stage(_row_number, _raw, _record_error, <columns>)` ---
 
-def _stage(con, landing: LandingZone, source: Source, obj: LandedObject) -> FileColumns:
-    """Read the file into temp objects; return how its columns differ from the registry's."""
+def _staged_parts(con, landing: LandingZone, source: Source, obj: LandedObject,
+                  stream: BinaryIO, part_bytes: int) -> Iterator[FileColumns]:
+    """Stage the file a part at a time (medallion_platform/bronze/records.py); after each part, yield
+    how the file's columns differ from the registry's, as far as read."""
     if source.format == "parquet":
-        return _stage_parquet(con, source, sql_literal(landing.duckdb_uri(obj.key)))
-    if source.format == "csv":
-        return _stage_csv(con, source, landing.read_object(obj.key))
-    if source.format in ("json", "jsonl"):
-        return _stage_json(con, source, landing.read_object(obj.key))
-    raise ValueError(f"source {source.name!r}: unsupported format {source.format!r}")
+        yield _stage_parquet(con, source, sql_literal(landing.duckdb_uri(obj.key)))
+    elif source.format == "csv":
+        yield from _staged_csv(con, source, PartReader(stream, first_number=0, part_bytes=part_bytes))
+    elif source.format in ("json", "jsonl"):
+        yield from _staged_json(con, source, PartReader(stream, first_number=1, part_bytes=part_bytes))
+    else:
+        raise ValueError(f"source {source.name!r}: unsupported format {source.format!r}")
+
+
+def _drop_staging(con) -> None:
+    for name in ("_checked", "_stage", "_parquet"):
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+    con.execute("DROP TABLE IF EXISTS _raw_in")
 
 
 def _missing_columns_error(columns: FileColumns) -> str:
@@ -180,19 +194,6 @@ def _missing_columns_error(columns: FileColumns) -> str:
     if not columns.missing:
         return "NULL::VARCHAR"
     return sql_literal(f"file lacks column(s) {', '.join(columns.missing)}")
-
-
-# --- text records: numbered and split here, so a broken one is rejected alone and keeps its bytes ---
-
-def _split_lines(data: bytes) -> pa.LargeBinaryArray:
-    """The file's lines, each with its line break, as one Arrow array over the bytes themselves (no
-    copy, no Python object per line): newlines are found a chunk at a time, which keeps the
-    temporaries small."""
-    buffer, chunk = np.frombuffer(data, np.uint8), 1 << 24
-    breaks = [np.flatnonzero(buffer[at:at + chunk] == 10) + at for at in range(0, len(buffer), chunk)]
-    offsets = np.concatenate([[0], *(b + 1 for b in breaks), [len(buffer)]]).astype(np.int64)
-    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(offsets) - 1,
-                                            [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 @contextmanager
@@ -204,187 +205,122 @@ def _registered(con, name: str, table: pa.Table) -> Iterator[None]:
         con.unregister(name)
 
 
-@contextmanager
-def _records_table(con, records: pa.Array, first_number: int) -> Iterator[None]:
-    """`_lines(n, text, bad)` while staging: record n's text without its line break (LF or CRLF), or,
-    when its bytes are not UTF-8, NULL and `bad`, the bytes as DuckDB's BLOB text (see INVALID_UTF8)."""
-    numbered = pa.table({"n": np.arange(first_number, first_number + len(records)), "b": records})
-    with _registered(con, "_record_bytes", numbered):
-        con.execute(
-            "CREATE TEMP TABLE _lines AS SELECT n, rtrim(text, chr(13) || chr(10)) AS text, "
-            "CASE WHEN text IS NULL THEN regexp_replace(b::VARCHAR, '(\\\\x0D)?\\\\x0A$', '') END AS bad "
-            "FROM (SELECT n, b, try(decode(b)) AS text FROM _record_bytes)")
-    try:
-        yield
-    finally:
-        con.execute("DROP TABLE _lines")
-
-
 INVALID_UTF8 = "record is not UTF-8 (raw_record is its bytes as a BLOB literal)"
 
-# One CSV field, after the comma that ends the field before it (the record is read with a comma put in
-# front). A quoted field doubles its quotes and may hold commas and line breaks; an unquoted one has no
-# quote. The same expressions split records in DuckDB (RE2) and check a multi-line record here.
-CSV_FIELD = r',("(?:[^"]|"")*"|[^,"]*)'
-CSV_RECORD = re.compile(f"(?:{CSV_FIELD})+")
+# `_records(n, text, bad)` over a registered `_record_bytes(n, b, k)`: record n's first k bytes as text,
+# or, when they are not UTF-8, NULL and `bad`, the bytes as DuckDB's BLOB text (see INVALID_UTF8).
+RECORDS = ("(SELECT n, text, CASE WHEN text IS NULL THEN b[1:k]::VARCHAR END AS bad "
+           "FROM (SELECT n, b, k, try(decode(b[1:k])) AS text FROM _record_bytes))")
 
 
-def _csv_fields(text: str) -> int | None:
-    """How many fields the text has as one CSV record, or None if it is not one."""
-    if not CSV_RECORD.fullmatch("," + text):
-        return None
-    return len(re.findall(CSV_FIELD, "," + text))
-
-
-def _csv_multiline(con, width: int) -> pa.Table:
-    """A line with an odd number of quotes opens a quoted field. With the lines up to the next such line
-    it is one record, if that is a CSV record of the header's width; otherwise its quote is never closed
-    and the line alone is rejected, so the records after it still load. One row per line decided here."""
-    odd = [n for (n,) in con.execute(
-        "SELECT n FROM _lines WHERE n > 0 AND contains(text, '\"') "
-        "AND (length(text) - length(replace(text, '\"', ''))) % 2 = 1 ORDER BY n"
-    ).fetchall()]
-    rows: list[tuple[int, str | None, str | None, bool]] = []  # (n, record text, error, continuation)
-    joined_to = 0
-    for first, last in zip(odd, odd[1:] + [None]):
-        if first <= joined_to:
-            continue
-        if last is not None:
-            texts = [t for (t,) in con.execute(
-                "SELECT text FROM _lines WHERE n BETWEEN ? AND ? ORDER BY n", [first, last]).fetchall()]
-            if None not in texts and _csv_fields("\n".join(texts)) == width:
-                rows.append((first, "\n".join(texts), None, False))
-                rows += [(n, None, None, True) for n in range(first + 1, last + 1)]
-                joined_to = last
-                continue
-        rows.append((first, None, "unparseable CSV line: UNTERMINATED QUOTE", False))
-    names = ("n", "text", "error", "continuation")
-    return pa.table({name: pa.array([row[i] for row in rows], type_)
-                     for i, (name, type_) in enumerate(zip(names, (pa.int64(), pa.string(), pa.string(), pa.bool_())))})
-
-
-def csv_header(data: bytes) -> list[str]:
-    """The header row of a CSV file (its first line), or ValueError if it has none or repeats a name."""
-    end = data.find(b"\n")
-    first_line = data[:end if end >= 0 else len(data)].decode("utf-8-sig", errors="replace").rstrip("\r")
-    header = next(csv.reader([first_line]), [])
-    if not header:
-        raise ValueError("CSV file is empty: no header row")
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise ValueError(f"CSV header repeats column(s) {', '.join(duplicated)}")
-    return header
-
-
-def _stage_csv(con, source, data: bytes) -> FileColumns:
+def _staged_csv(con, source, reader: PartReader) -> Iterator[FileColumns]:
     """Record n is the one starting on line n, the header being line 0; blank lines are no record. An
     empty field is NULL, quoted or not."""
-    header = csv_header(data)
+    header: list[str] | None = None
+    for lines in reader.parts():
+        if header is None:
+            header = csv_header(lines.data)
+            width, columns = len(header), FileColumns.compare(source, header)
+        multiline = csv_multiline(lines, width)
+        rows = multiline.rows
+        if multiline.undecided is not None and not reader.at_end and \
+                len(lines.data) - lines.offsets[multiline.undecided] < MAX_RECORD_BYTES:
+            lines, rows = reader.give_back(lines, multiline.undecided), rows[:-1]
+        with _registered(con, "_record_bytes", lines.to_arrow()), \
+                _registered(con, "_multiline", multiline_table(rows)):
+            _stage_csv_part(con, source, header, columns)
+        yield columns
+    if header is None:
+        csv_header(b"")
+
+
+def _stage_csv_part(con, source, header: list[str], columns: FileColumns) -> None:
     width = len(header)
-    with _records_table(con, _split_lines(data), first_number=0), \
-            _registered(con, "_multiline", _csv_multiline(con, width)):
-        fields = (
-            "CASE WHEN NOT contains(_text, '\"') THEN string_split(_text, ',') "
-            f"WHEN regexp_full_match(',' || _text, {sql_literal(CSV_RECORD.pattern)}) THEN list_transform("
-            f"regexp_extract_all(',' || _text, {sql_literal(CSV_FIELD)}, 1), "
-            "f -> CASE WHEN starts_with(f, '\"') THEN replace(f[2:-2], '\"\"', '\"') ELSE f END) END"
-        )
-        by_position = ", ".join(f"NULLIF(_fields[{k}], '') AS _f{k}" for k in range(1, width + 1))
-        con.execute(
-            f"CREATE TEMP TABLE _raw_in AS SELECT _row_number, _text, _bad, {by_position}, "
-            f"CASE WHEN _bad IS NOT NULL THEN {sql_literal(INVALID_UTF8)} "
-            "WHEN _error IS NOT NULL THEN _error "
-            "WHEN _fields IS NULL THEN 'unparseable CSV line: BAD QUOTE (a quote inside an unquoted field, "
-            "or text after a closing quote)' "
-            f"WHEN len(_fields) > {width} THEN 'unparseable CSV line: TOO MANY COLUMNS (' || len(_fields) || "
-            f"' fields, the header has {width})' "
-            f"WHEN len(_fields) < {width} THEN 'unparseable CSV line: MISSING COLUMNS (' || len(_fields) || "
-            f"' fields, the header has {width})' END AS _parse_error "
-            f"FROM (SELECT *, CASE WHEN _bad IS NULL AND _error IS NULL THEN {fields} END AS _fields FROM ("
-            "  SELECT l.n AS _row_number, coalesce(m.text, l.text) AS _text, l.bad AS _bad, m.error AS _error "
-            "  FROM _lines l LEFT JOIN _multiline m USING (n) "
-            "  WHERE l.n > 0 AND NOT coalesce(m.continuation, false) AND (l.bad IS NOT NULL OR l.text <> '')))"
-        )
-    columns = FileColumns.compare(source, header)
+    fields = (
+        "CASE WHEN NOT contains(_text, '\"') THEN string_split(_text, ',') "
+        f"WHEN regexp_full_match(',' || _text, {sql_literal(CSV_RECORD.pattern)}) THEN list_transform("
+        f"regexp_extract_all(',' || _text, {sql_literal(CSV_FIELD)}, 1), "
+        "f -> CASE WHEN starts_with(f, '\"') THEN replace(f[2:-2], '\"\"', '\"') ELSE f END) END"
+    )
+    by_position = ", ".join(f"NULLIF(_fields[{k}], '') AS _f{k}" for k in range(1, width + 1))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _raw_in AS SELECT _row_number, _text, _bad, {by_position}, "
+        f"CASE WHEN _bad IS NOT NULL THEN {sql_literal(INVALID_UTF8)} "
+        "WHEN _error IS NOT NULL THEN _error "
+        "WHEN _fields IS NULL THEN 'unparseable CSV line: BAD QUOTE (a quote inside an unquoted field, "
+        "or text after a closing quote)' "
+        f"WHEN len(_fields) > {width} THEN 'unparseable CSV line: TOO MANY COLUMNS (' || len(_fields) || "
+        f"' fields, the header has {width})' "
+        f"WHEN len(_fields) < {width} THEN 'unparseable CSV line: MISSING COLUMNS (' || len(_fields) || "
+        f"' fields, the header has {width})' END AS _parse_error "
+        f"FROM (SELECT *, CASE WHEN _bad IS NULL AND _error IS NULL THEN {fields} END AS _fields FROM ("
+        "  SELECT l.n AS _row_number, coalesce(m.text, l.text) AS _text, l.bad AS _bad, m.error AS _error "
+        f"  FROM {RECORDS} l LEFT JOIN _multiline m USING (n) "
+        "  WHERE l.n > 0 AND NOT coalesce(m.continuation, false) AND (l.bad IS NOT NULL OR l.text <> '')))"
+    )
     picked = [f"{'NULL' if c in columns.missing else f'_f{header.index(c) + 1}'}::VARCHAR AS {quote_ident(c)}"
               for c in source.column_names]
     raw = "to_json(struct_pack(" + ", ".join(f"{quote_ident(h)} := _f{k}" for k, h in enumerate(header, 1)) + "))::VARCHAR"
     con.execute(
-        f"CREATE TEMP VIEW _stage AS SELECT _row_number, CASE WHEN _parse_error IS NULL THEN {raw} "
+        f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT _row_number, CASE WHEN _parse_error IS NULL THEN {raw} "
         "ELSE coalesce(_bad, _text) END AS _raw, "
         f"coalesce(_parse_error, {_missing_columns_error(columns)}) AS _record_error, {', '.join(picked)} FROM _raw_in"
     )
-    return columns
 
 
-NOT_JSON = "neither a JSON array nor JSON lines: it does not start with [ and no line starts with {"
-
-
-def _json_array_elements(data: bytes) -> list[bytes]:
-    """Each element's bytes, the file being one JSON array, or ValueError saying why it is not. Bytes
-    that are not UTF-8 are carried through (surrogateescape), so such an element is rejected alone."""
-    text = data.decode("utf-8", errors="surrogateescape")
-    decoder, blank = json.JSONDecoder(), re.compile(r"[ \t\r\n]*")
-    at = blank.match(text, text.index("[") + 1).end()
-    elements: list[bytes] = []
-    try:
-        while not text.startswith("]", at) or elements:
-            _, end = decoder.raw_decode(text, at)
-            elements.append(text[at:end].encode("utf-8", errors="surrogateescape"))
-            at = blank.match(text, end).end()
-            if text.startswith(",", at):
-                at = blank.match(text, at + 1).end()
-            elif text.startswith("]", at):
-                break
-            else:
-                raise ValueError(f"expected , or ] at character {at}")
-    except ValueError as error:
-        raise ValueError(f"not one JSON array: {str(error).splitlines()[0]}") from None
-    if blank.match(text, at + 1).end() != len(text):
-        raise ValueError(f"not one JSON array: text after its end at character {at + 1}")
-    return elements
-
-
-def _stage_json(con, source, data: bytes) -> FileColumns:
+def _staged_json(con, source, reader: PartReader) -> Iterator[FileColumns]:
     """A `.json` or `.jsonl` file is read by its content, whatever its key says: one JSON array if it
-    starts with [ (element n is record n; a truncated array fails the file), else JSON lines (the
-    record on line n is record n; blank lines are no record). A file that is neither fails. JSON
+    starts with [ (element n is record n; a truncated array fails the file; read whole), else JSON lines
+    (the record on line n is record n; blank lines are no record). A file that is neither fails. JSON
     records may omit keys (read as NULL), so a column is missing only if no record has it."""
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    if re.match(rb"[ \t\r\n]*\[", data):
-        records, invalid = pa.array(_json_array_elements(data), pa.large_binary()), "'record is not a JSON object'"
-    elif re.search(rb"(?m)^[ \t]*\{", data):
-        records, invalid = _split_lines(data), "'line is not a JSON object'"
-    else:
+    keys: set[str] = set()
+    object_lines = False
+    for lines in reader.parts():
+        if lines.first_number == 1 and JSON_ARRAY_START.match(lines.data):
+            elements = json_array_elements(lines.data + reader.rest())
+            records = pa.table({"n": np.arange(1, len(elements) + 1), "b": elements,
+                                "k": pc.binary_length(elements)})
+            invalid, object_lines = "'record is not a JSON object'", True
+        else:
+            object_lines = object_lines or bool(JSON_OBJECT_LINE.search(lines.data))
+            records, invalid = lines.to_arrow(), "'line is not a JSON object'"
+        with _registered(con, "_record_bytes", records):
+            keys |= _stage_json_part(con, source, invalid)
+        yield FileColumns.compare(source, sorted(keys))
+    if not object_lines:
         raise ValueError(NOT_JSON)
-    with _records_table(con, records, first_number=1):
-        con.execute(
-            "CREATE TEMP TABLE _raw_in AS SELECT n AS _row_number, coalesce(text, bad) AS line, bad, "
-            "CASE WHEN json_valid(text) THEN json_type(text) = 'OBJECT' ELSE false END AS _ok "
-            "FROM _lines WHERE bad IS NOT NULL OR trim(text) <> ''"
-        )
-    picked = [f"CASE WHEN _ok THEN line->>{sql_literal(c)} END AS {quote_ident(c)}" for c in source.column_names]
+
+
+def _stage_json_part(con, source, invalid: str) -> set[str]:
+    """Stage one part; return the keys its JSON objects have."""
+    paths = "[" + ", ".join(sql_literal("$." + json.dumps(c)) for c in source.column_names) + "]"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _raw_in AS SELECT _row_number, line, bad, _ok, "
+        f"CASE WHEN _ok THEN json_extract_string(line, {paths}) END AS _values FROM ("
+        "  SELECT n AS _row_number, coalesce(text, bad) AS line, bad, "
+        "  coalesce(try(json_type(text)) = 'OBJECT', false) AS _ok "
+        f"  FROM {RECORDS} WHERE bad IS NOT NULL OR trim(text) <> '')"
+    )
+    picked = [f"_values[{k}] AS {quote_ident(c)}" for k, c in enumerate(source.column_names, 1)]
     payload = ", CASE WHEN _ok THEN line::JSON END AS payload" if source.keep_payload else ""
     con.execute(
-        "CREATE TEMP VIEW _stage AS SELECT _row_number, line AS _raw, "
+        "CREATE OR REPLACE TEMP VIEW _stage AS SELECT _row_number, line AS _raw, "
         f"CASE WHEN bad IS NOT NULL THEN {sql_literal(INVALID_UTF8)} "
         f"WHEN NOT _ok THEN {invalid} END AS _record_error, {', '.join(picked)}{payload} FROM _raw_in"
     )
-    keys = con.execute(
-        "SELECT DISTINCT unnest(json_keys(_raw)) FROM _stage WHERE _record_error IS NULL"
-    ).fetchall()
-    return FileColumns.compare(source, [k for (k,) in keys])
+    return {k for (k,) in con.execute("SELECT DISTINCT unnest(json_keys(line)) FROM _raw_in WHERE _ok").fetchall()}
 
 
 def _stage_parquet(con, source, uri) -> FileColumns:
-    con.execute(f"CREATE TEMP TABLE _raw_in AS SELECT * FROM read_parquet({uri}, file_row_number=true)")
-    present = [r[0] for r in con.execute("DESCRIBE _raw_in").fetchall() if r[0] != "file_row_number"]
+    """Read where it lies, by DuckDB's reader, as often as staging needs (at most twice)."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _parquet AS SELECT * FROM read_parquet({uri}, file_row_number=true)")
+    present = [r[0] for r in con.execute("DESCRIBE _parquet").fetchall() if r[0] != "file_row_number"]
     columns = FileColumns.compare(source, present)
     picked = [f"{'NULL' if c in columns.missing else quote_ident(c)} AS {quote_ident(c)}" for c in source.column_names]
     raw = "to_json(struct_pack(" + ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in present) + "))::VARCHAR"
     con.execute(
-        f"CREATE TEMP VIEW _stage AS SELECT file_row_number + 1 AS _row_number, {raw} AS _raw, "
-        f"{_missing_columns_error(columns)} AS _record_error, {', '.join(picked)} FROM _raw_in"
+        f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT file_row_number + 1 AS _row_number, {raw} AS _raw, "
+        f"{_missing_columns_error(columns)} AS _record_error, {', '.join(picked)} FROM _parquet"
     )
     return columns
 
@@ -404,7 +340,7 @@ def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tupl
         )
     payload = ", payload" if source.keep_payload else ""
     con.execute(
-        f"CREATE TEMP VIEW _checked AS SELECT *, NULLIF(concat_ws('; ', {', '.join(problems)}), '') AS _reason "
+        f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT *, NULLIF(concat_ws('; ', {', '.join(problems)}), '') AS _reason "
         "FROM _stage"
     )
     key = sql_literal(obj.key)
@@ -414,6 +350,8 @@ def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tupl
         f"DATE {sql_literal(day)}, ? "
         "FROM _checked WHERE _reason IS NULL ORDER BY _row_number", [obj.last_modified_utc]
     ).fetchone()[0]
+    if loaded == con.execute("SELECT count(*) FROM _stage").fetchone()[0]:
+        return loaded, 0  # nothing to reject: spare the second pass over the part
     rejected = con.execute(
         f"INSERT INTO bronze.rejects SELECT {load_id}, {sql_literal(source.name)}, {key}, _row_number, _raw, "
         "_reason, now() FROM _checked WHERE _reason IS NOT NULL ORDER BY _row_number"

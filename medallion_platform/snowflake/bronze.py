@@ -103,7 +103,7 @@ from snowflake.connector.errors import Error as SnowflakeError
 from medallion_platform.bronze.ledger import (
     FileColumns, FileResult, LedgerRow, LoadReport, decide, ledger_history_sql,
 )
-from medallion_platform.bronze.loader import NOT_JSON, csv_header
+from medallion_platform.bronze.records import NOT_JSON, csv_header
 from medallion_platform.landing import LandedObject, LandingZone, S3LandingZone, parse_key
 from medallion_platform.snowflake.ddl import (
     LEDGER_TABLE, LINEAGE_NAMES, LOAD_ID_SEQUENCE as LOAD_ID_SEQUENCE_NAME, REJECTS_TABLE, bronze_table_sql,
