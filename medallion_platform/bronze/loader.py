@@ -327,33 +327,33 @@ def _stage_parquet(con, source, uri) -> FileColumns:
 
 def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tuple[int, int]:
     """Type the staged rows; good ones to Bronze, the rest to rejects with every reason that applies."""
-    typed, problems = [], ["_record_error"]
+    typed, problems, good = [], ["_record_error"], ["_record_error IS NULL"]
     for column in source.columns:
         ident = quote_ident(column.name)
         if column.type == "VARCHAR":
             typed.append(f"{ident}::VARCHAR AS {ident}")
             continue
         typed.append(f"TRY_CAST({ident} AS {column.type}) AS {ident}")
-        problems.append(
-            f"CASE WHEN {ident} IS NOT NULL AND TRY_CAST({ident} AS {column.type}) IS NULL "
-            f"THEN {sql_literal(f'{column.name} is not {column.type} (')} || {ident}::VARCHAR || ')' END"
-        )
+        fails = f"{ident} IS NOT NULL AND TRY_CAST({ident} AS {column.type}) IS NULL"
+        good.append(f"NOT ({fails})")
+        problems.append(f"CASE WHEN {fails} THEN {sql_literal(f'{column.name} is not {column.type} (')} || {ident}::VARCHAR || ')' END")
     payload = ", payload" if source.keep_payload else ""
+    # `_good` says what `_reason IS NULL` says, without building the reason's text for every row
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT *, NULLIF(concat_ws('; ', {', '.join(problems)}), '') AS _reason "
-        "FROM _stage"
+        f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT *, {' AND '.join(good)} AS _good, "
+        f"NULLIF(concat_ws('; ', {', '.join(problems)}), '') AS _reason FROM _stage"
     )
     key = sql_literal(obj.key)
     _, day, _ = parse_key(obj.key)
     loaded = con.execute(
         f"INSERT INTO bronze.{source.name} SELECT {', '.join(typed)}{payload}, {key}, _row_number, now(), {load_id}, "
         f"DATE {sql_literal(day)}, ? "
-        "FROM _checked WHERE _reason IS NULL ORDER BY _row_number", [obj.last_modified_utc]
+        "FROM _checked WHERE _good", [obj.last_modified_utc]
     ).fetchone()[0]
     if loaded == con.execute("SELECT count(*) FROM _stage").fetchone()[0]:
         return loaded, 0  # nothing to reject: spare the second pass over the part
     rejected = con.execute(
         f"INSERT INTO bronze.rejects SELECT {load_id}, {sql_literal(source.name)}, {key}, _row_number, _raw, "
-        "_reason, now() FROM _checked WHERE _reason IS NOT NULL ORDER BY _row_number"
+        "_reason, now() FROM _checked WHERE NOT _good ORDER BY _row_number"
     ).fetchone()[0]
     return loaded, rejected
