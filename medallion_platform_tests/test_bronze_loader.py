@@ -151,15 +151,47 @@ def test_unreadable_file_is_recorded_failed_with_its_name_and_others_still_load(
     assert count(con, "SELECT count(*) FROM bronze.load_ledger WHERE status = 'failed' AND error IS NOT NULL") == 1
 
 
-def test_a_failed_file_leaves_no_partial_rows(landing, con, monkeypatch):
-    drop(landing, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
+@pytest.mark.parametrize("part_bytes", [16, 1 << 20], ids=["in parts", "whole"])
+def test_a_failed_file_leaves_no_partial_rows_whether_read_whole_or_in_parts(landing, con, monkeypatch, part_bytes):
+    rows = "".join(f"C{i},Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n" for i in range(50))
+    drop(landing, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\n{rows}C50,Bad,a@x.com,USA,VIP,2024-01-01,thirty,F,3\n")
     import medallion_platform.bronze.loader as loader
 
     monkeypatch.setattr(loader, "_record", _fail_on_loaded(loader._record))
-    report = load_source(con, landing, SOURCES["customers"])
+    report = load_source(con, landing, SOURCES["customers"], part_bytes=part_bytes)
     assert report.files[0].status == "failed"
     assert count(con, "SELECT count(*) FROM bronze.customers") == 0
     assert count(con, "SELECT count(*) FROM bronze.rejects") == 0
+    monkeypatch.undo()
+    assert load_source(con, landing, SOURCES["customers"], part_bytes=part_bytes).files[0].status == "loaded"
+    assert (count(con, "SELECT count(*) FROM bronze.customers"), count(con, "SELECT count(*) FROM bronze.rejects")) == (50, 1)
+
+
+def test_a_load_killed_while_staging_parts_leaves_nothing_in_bronze_and_the_next_load_is_whole(landing, tmp_path):
+    """The parts of a large file are staged, each committed, before one transaction moves them into Bronze:
+    a process killed in between leaves staged rows that no reader of Bronze sees and the next load replaces."""
+    rows = "".join(f"C{i},Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n" for i in range(2000))
+    drop(landing, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\n{rows}")
+    warehouse = tmp_path / "killed.duckdb"
+    script = (
+        "import os, sys, duckdb\n"
+        "import medallion_platform.bronze.loader as loader\n"
+        "from medallion_platform.landing import LocalLandingZone\n"
+        "from medallion_platform.sources import SOURCES\n"
+        "def killed(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), 9)\n"
+        "loader._move_loading_table = killed\n"
+        "loader.load_source(duckdb.connect(sys.argv[1]), LocalLandingZone(root=sys.argv[2]), SOURCES['customers'], part_bytes=4096)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(warehouse), str(landing._root)], capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    con = duckdb.connect(str(warehouse))
+    assert count(con, "SELECT count(*) FROM bronze._loading_customers") == 2000  # staged, committed
+    assert count(con, "SELECT count(*) FROM bronze.customers") == 0
+    report = load_source(con, landing, SOURCES["customers"], part_bytes=4096)
+    assert report.files[0].status == "loaded" and report.files[0].rows_loaded == 2000
+    assert count(con, "SELECT count(DISTINCT _row_number) FROM bronze.customers") == 2000
+    assert count(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_loading_customers'") == 0
 
 
 def _fail_on_loaded(record):

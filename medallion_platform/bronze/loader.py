@@ -127,14 +127,21 @@ def _load_object(con, landing: LandingZone, source: Source, obj: LandedObject, p
     in_transaction = False
     try:
         parse_key(obj.key)
-        con.execute("BEGIN TRANSACTION")
-        in_transaction = True
         loaded = rejected = 0
         columns = FileColumns()
         with landing.open_object(obj.key) as stream:
-            for columns in _staged_parts(con, landing, source, obj, stream, part_bytes):
-                part_loaded, part_rejected = _insert_staged(con, source, obj, load_id)
-                loaded, rejected = loaded + part_loaded, rejected + part_rejected
+            parts = _staged_parts(con, landing, source, obj, stream, part_bytes)
+            if source.format == "parquet" or obj.size <= part_bytes:  # one part: straight into Bronze
+                con.execute("BEGIN TRANSACTION")
+                in_transaction = True
+                for columns in parts:
+                    part_loaded, part_rejected = _insert_checked(con, source, obj, load_id)
+                    loaded, rejected = loaded + part_loaded, rejected + part_rejected
+            else:
+                columns = _stage_into_loading_table(con, source, obj, load_id, parts)
+                con.execute("BEGIN TRANSACTION")
+                in_transaction = True
+                loaded, rejected = _move_loading_table(con, source)
         _record(con, load_id, source, obj, "loaded", loaded, rejected, columns=columns, attempt=decision.attempt)
         con.execute("COMMIT")
         in_transaction = False
@@ -171,8 +178,8 @@ def _record(con, load_id, source, obj, status, loaded=0, rejected=0, duplicate_o
 
 def _staged_parts(con, landing: LandingZone, source: Source, obj: LandedObject,
                   stream: BinaryIO, part_bytes: int) -> Iterator[FileColumns]:
-    """Stage the file a part at a time (medallion_platform/bronze/records.py); after each part, yield
-    how the file's columns differ from the registry's, as far as read."""
+    """Stage the file a part at a time (medallion_platform/bronze/records.py); with each part staged,
+    yield how the file's columns differ from the registry's, as far as read."""
     if source.format == "parquet":
         yield _stage_parquet(con, source, sql_literal(landing.duckdb_uri(obj.key)))
     elif source.format == "csv":
@@ -229,7 +236,7 @@ def _staged_csv(con, source, reader: PartReader) -> Iterator[FileColumns]:
         with _registered(con, "_record_bytes", lines.to_arrow()), \
                 _registered(con, "_multiline", multiline_table(rows)):
             _stage_csv_part(con, source, header, columns)
-        yield columns
+            yield columns
     if header is None:
         csv_header(b"")
 
@@ -286,7 +293,7 @@ def _staged_json(con, source, reader: PartReader) -> Iterator[FileColumns]:
             records, invalid = lines.to_arrow(), "'line is not a JSON object'"
         with _registered(con, "_record_bytes", records):
             keys |= _stage_json_part(con, source, invalid)
-        yield FileColumns.compare(source, sorted(keys))
+            yield FileColumns.compare(source, sorted(keys))
     if not object_lines:
         raise ValueError(NOT_JSON)
 
@@ -325,8 +332,9 @@ def _stage_parquet(con, source, uri) -> FileColumns:
     return columns
 
 
-def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tuple[int, int]:
-    """Type the staged rows; good ones to Bronze, the rest to rejects with every reason that applies."""
+def _check(con, source: Source, obj: LandedObject, load_id: int) -> str:
+    """Type the staged part as the view `_checked`, with `_reason` (every reason that applies, NULL for a
+    good row) and `_good`; return the select list of a Bronze row from it."""
     typed, problems, good = [], ["_record_error"], ["_record_error IS NULL"]
     for column in source.columns:
         ident = quote_ident(column.name)
@@ -337,23 +345,60 @@ def _insert_staged(con, source: Source, obj: LandedObject, load_id: int) -> tupl
         fails = f"{ident} IS NOT NULL AND TRY_CAST({ident} AS {column.type}) IS NULL"
         good.append(f"NOT ({fails})")
         problems.append(f"CASE WHEN {fails} THEN {sql_literal(f'{column.name} is not {column.type} (')} || {ident}::VARCHAR || ')' END")
-    payload = ", payload" if source.keep_payload else ""
     # `_good` says what `_reason IS NULL` says, without building the reason's text for every row
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT *, {' AND '.join(good)} AS _good, "
         f"NULLIF(concat_ws('; ', {', '.join(problems)}), '') AS _reason FROM _stage"
     )
-    key = sql_literal(obj.key)
     _, day, _ = parse_key(obj.key)
-    loaded = con.execute(
-        f"INSERT INTO bronze.{source.name} SELECT {', '.join(typed)}{payload}, {key}, _row_number, now(), {load_id}, "
-        f"DATE {sql_literal(day)}, ? "
-        "FROM _checked WHERE _good", [obj.last_modified_utc]
-    ).fetchone()[0]
+    payload = ", payload" if source.keep_payload else ""
+    last_modified = sql_literal(obj.last_modified_utc.isoformat())
+    return (f"{', '.join(typed)}{payload}, {sql_literal(obj.key)} AS _source_file, _row_number, now() AS _ingested_at, "
+            f"{load_id} AS _load_id, DATE {sql_literal(day)} AS _landing_date, "
+            f"TIMESTAMP {last_modified} AS _file_last_modified")
+
+
+def _insert_checked(con, source: Source, obj: LandedObject, load_id: int) -> tuple[int, int]:
+    """Good rows of the staged part to Bronze, the rest to rejects."""
+    row = _check(con, source, obj, load_id)
+    loaded = con.execute(f"INSERT INTO bronze.{source.name} SELECT {row} FROM _checked WHERE _good").fetchone()[0]
     if loaded == con.execute("SELECT count(*) FROM _stage").fetchone()[0]:
         return loaded, 0  # nothing to reject: spare the second pass over the part
     rejected = con.execute(
-        f"INSERT INTO bronze.rejects SELECT {load_id}, {sql_literal(source.name)}, {key}, _row_number, _raw, "
-        "_reason, now() FROM _checked WHERE NOT _good ORDER BY _row_number"
+        f"INSERT INTO bronze.rejects SELECT {load_id}, {sql_literal(source.name)}, {sql_literal(obj.key)}, "
+        "_row_number, _raw, _reason, now() FROM _checked WHERE NOT _good ORDER BY _row_number"
     ).fetchone()[0]
+    return loaded, rejected
+
+
+# A file of several parts is staged a part at a time into this table, each part committed (DuckDB holds
+# the rows one transaction appends in memory until it commits), then moved into Bronze and rejects in one
+# transaction of two statements. The table only exists during such a load; one a killed load left
+# behind is replaced by the next.
+def _loading_table(source: Source) -> str:
+    return f"bronze._loading_{source.name}"
+
+
+def _stage_into_loading_table(con, source: Source, obj: LandedObject, load_id: int,
+                              parts: Iterator[FileColumns]) -> FileColumns:
+    loading = _loading_table(source)
+    con.execute(f"CREATE OR REPLACE TABLE {loading} AS SELECT *, NULL::VARCHAR AS _reason, NULL::VARCHAR AS _raw "
+                f"FROM bronze.{source.name} LIMIT 0")
+    columns = FileColumns()
+    for columns in parts:
+        row = _check(con, source, obj, load_id)
+        con.execute(f"INSERT INTO {loading} SELECT {row}, _reason, CASE WHEN NOT _good THEN _raw END FROM _checked")
+    return columns
+
+
+def _move_loading_table(con, source: Source) -> tuple[int, int]:
+    loading = _loading_table(source)
+    loaded = con.execute(
+        f"INSERT INTO bronze.{source.name} SELECT * EXCLUDE (_reason, _raw) FROM {loading} WHERE _reason IS NULL"
+    ).fetchone()[0]
+    rejected = con.execute(
+        f"INSERT INTO bronze.rejects SELECT _load_id, {sql_literal(source.name)}, _source_file, _row_number, _raw, "
+        f"_reason, now() FROM {loading} WHERE _reason IS NOT NULL ORDER BY _row_number"
+    ).fetchone()[0]
+    con.execute(f"DROP TABLE {loading}")
     return loaded, rejected
