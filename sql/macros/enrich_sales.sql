@@ -2,7 +2,9 @@
     shares (models/gold/sales_enriched.sql over all of Silver). Left joins, so orphan sales keep their
     revenue (customer_type 'Unknown'). `transactions` is the Silver transactions relation, or a subquery
     of it: an incremental Gold fact passes only the sales it rebuilds, so the join reads those rows
-    instead of all of history. -#}
+    instead of all of history. One row per sale: silver.transactions holds one per transaction_id (its
+    unique test) and the joins are on the dimensions' unique ids, so the sales models count rows with
+    count(*), not a DISTINCT over the ids. -#}
 {% macro enrich_sales(transactions) -%}
 select
     transactions.transaction_id,

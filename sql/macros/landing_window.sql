@@ -47,17 +47,15 @@
 {#- The transactions a run's files can change: those with a version in the window's files, and those
     of a customer or product with a version there (silver.transactions records whether their customer
     and product are known; the Gold facts carry their attributes). The second part reads Silver as the
-    previous run left it, as an incremental model reads itself: named, not ref()'d, since
-    silver.transactions is built on the model that calls this (transactions_revisited). -#}
-{% macro revisited_transaction_ids() -%}
+    previous run left it (`silver_transactions`, the relation), as an incremental model reads itself:
+    named, not ref()'d, since silver.transactions is built on the model that calls this
+    (transactions_revisited). -#}
+{% macro revisited_transaction_ids(silver_transactions) -%}
     {{ keys_in_landing_window('transactions') }}
-    {%- set silver_transactions = adapter.get_relation(this.database, this.schema, 'transactions') %}
-    {%- if silver_transactions is not none %}
     union
     select transaction_id from {{ silver_transactions }}
     where customer_id in ({{ keys_in_landing_window('customers') }})
        or product_id in ({{ keys_in_landing_window('products') }})
-    {%- endif %}
 {%- endmacro %}
 
 {#- The (period, product, customer) groups this run's files can change, each as sales_period,

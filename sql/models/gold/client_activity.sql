@@ -3,7 +3,7 @@
 select
     customer_id,
     customer_type,
-    count(distinct transaction_id) as number_of_purchases,
+    count(*) as number_of_purchases,
     {{ money_sum('total_amount') }} as total_spent,
     max(transaction_date) as last_purchase_date
 from {{ ref('sales_enriched') }}

@@ -20,9 +20,9 @@ customer_sales as (
         customer_id,
         min(transaction_date) as first_purchase_date,
         max(transaction_date) as last_purchase_date,
-        count(distinct transaction_id) as orders,
+        count(*) as orders,
         {{ money_sum('total_amount') }} as revenue,
-        {{ money_ratio('sum(total_amount)', 'count(distinct transaction_id)') }} as average_order_value
+        {{ money_ratio('sum(total_amount)', 'count(*)') }} as average_order_value
     from {{ ref('sales_enriched') }}
     where customer_id is not null
     group by customer_id

@@ -15,7 +15,7 @@ select
     product_name,
     product_category,
     cast({{ dbt.date_trunc('month', 'transaction_date') }} as date) as purchase_month,
-    count(distinct transaction_id) as purchase_count,
+    count(*) as purchase_count,
     {{ quantity_sum('quantity') }} as total_quantity,
     {{ money_sum('total_amount') }} as total_spent,
     {{ money_ratio('sum(total_amount)', 'count(total_amount)') }} as avg_purchase_amount,

@@ -17,8 +17,8 @@ select
     customer_type,
     {{ quantity_sum('quantity') }} as total_quantity,
     {{ money_sum('total_amount') }} as total_sales,
-    count(distinct transaction_id) as num_transactions,
+    count(*) as num_transactions,
     {{ money_ratio('sum(total_amount)', 'sum(quantity)') }} as avg_price_per_unit,
-    {{ money_ratio('sum(total_amount)', 'count(distinct transaction_id)') }} as avg_transaction_value
+    {{ money_ratio('sum(total_amount)', 'count(*)') }} as avg_transaction_value
 from ({{ enrich_sales(sales_to_aggregate('day')) }}) as sales
 group by transaction_date, product_id, product_name, product_category, customer_id, customer_type

@@ -6,10 +6,11 @@
 ) }}
 {#- One row per transaction: the latest version, when it is usable. Orphans (unknown customer or
     product) stay and are flagged, so revenue never vanishes in a join.
-    Built from all of Bronze (transactions_classified); incremental runs merge on transaction_id: a
-    run replaces every id it revisits (transactions_revisited) with its valid latest version, so an id
-    whose latest version is now quarantined leaves (macros/replace_where.sql). #}
--- depends_on: {{ ref('transactions_revisited') }}
+    Built from what the run revisits (transactions_revisited: every transaction on a first build);
+    incremental runs merge on transaction_id: a run replaces every id it revisits with its valid latest
+    version, so an id whose latest version is now quarantined leaves (macros/replace_where.sql). A full
+    refresh, which leaves transactions_revisited empty, rebuilds from all of Bronze (transactions_classified). #}
+-- depends_on: {{ ref('transactions_classified') }}
 select
     valid.transaction_id,
     valid.customer_id,
@@ -26,7 +27,7 @@ select
     valid._load_id,
     valid._landing_date,
     valid._ingested_at
-from {{ ref('transactions_revisited') if is_incremental() else ref('transactions_classified') }} as valid
+from {{ ref('transactions_classified') if flags.FULL_REFRESH else ref('transactions_revisited') }} as valid
 left join {{ ref('customers') }} as customers on valid.customer_id = customers.customer_id
 left join {{ ref('products') }} as products on valid.product_id = products.product_id
 where valid._status = 'valid'

@@ -7,8 +7,12 @@
 -- A customer or product file changes which transactions are revisited (revisited_transaction_ids):
 -- depends_on: {{ source('bronze', 'customers') }}
 -- depends_on: {{ source('bronze', 'products') }}
+{#- Every transaction when there is no window, or when Silver has none yet (a first build: all of them
+    are new to it, so silver.transactions is built from here too). -#}
+{%- set silver_transactions = adapter.get_relation(this.database, this.schema, 'transactions') %}
+{%- set revisit_all = not landing_window_is_set() or silver_transactions is none %}
 select * from (
-    {{ classified_transactions(keys=revisited_transaction_ids() if landing_window_is_set() else none) }}
+    {{ classified_transactions(keys=none if revisit_all else revisited_transaction_ids(silver_transactions)) }}
 ) as versions
 {%- if flags.FULL_REFRESH %}
 where false

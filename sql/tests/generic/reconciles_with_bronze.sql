@@ -3,31 +3,35 @@
     one an incremental run can get wrong). Returns one row, with the counts, when they do not add up.
     With a landing window (an incremental run) it checks the keys the window's files carry, every
     version of them: the only Silver rows such a run changes. Without one (the nightly full refresh)
-    it checks all of Bronze.
-    `versions`, when given, is the model holding the versions an incremental run revisits, classified
-    (transactions_revisited): every Bronze row of those keys, one row each. The check then covers its
-    keys and reads versions and statuses from it rather than Bronze's history again, so it comes down
-    to Silver holding exactly their valid versions (not in a full refresh, which leaves it empty).
+    it checks all of Bronze, whose rows it counts in Bronze itself.
+    `versions` is the model holding the entity's Bronze rows already classified (customers_classified),
+    so the check reads their statuses there instead of classifying Bronze once more. With `change_set`
+    it holds only the versions an incremental run revisits (transactions_revisited): the check then
+    covers its keys and counts them there, so it comes down to Silver holding exactly their valid
+    versions; a full refresh leaves it empty, and the check classifies Bronze itself.
     Severity error: `dbt build` skips what is built on the table (dbt holds back the models that depend
     on everything a test reads: the table and the Bronze beneath it). -#}
-{% test reconciles_with_bronze(model, entity, versions=none) %}
+{% test reconciles_with_bronze(model, entity, versions=none, change_set=false) %}
 {%- set key = entity_key(entity) %}
-{%- set versions = versions if not flags.FULL_REFRESH else none %}
+{%- set versions = none if change_set and flags.FULL_REFRESH else versions %}
 {%- if not landing_window_is_set() %}{% set keys = none %}
-{%- elif versions is not none %}{% set keys = 'select ' ~ key ~ ' from ' ~ versions %}
+{%- elif change_set and versions is not none %}{% set keys = 'select ' ~ key ~ ' from ' ~ versions %}
 {%- else %}{% set keys = keys_in_landing_window(entity) %}
 {%- endif %}
 with versions as (
-    {% if versions is not none -%}
-    select * from {{ versions }}
-    {%- else -%}
+    {% if versions is none -%}
     {{ classified(entity, keys=keys) }}
+    {%- else -%}
+    select * from {{ versions }}
+    {%- if keys is not none and not change_set %}
+    where {{ key }} in ({{ keys }})
+    {%- endif %}
     {%- endif %}
 ),
 
 counts as (
     select
-        (select count(*) from {% if versions is not none %}versions{% else %}({{ bronze_versions(entity, keys=keys) }}) as bronze{% endif %}) as bronze_rows,
+        (select count(*) from {% if change_set and keys is not none %}versions{% else %}({{ bronze_versions(entity, keys=keys) }}) as bronze{% endif %}) as bronze_rows,
         (select count(*) from {{ model }}
          {%- if keys is not none %}
          where {{ key }} in ({{ keys }})
