@@ -517,7 +517,7 @@ def _json_parts(columns: list[pa.Array], fields: Iterable[pa.Field]) -> list:
         parts.append(("," if k else "") + json.dumps(spec.name) + ":")
         if column.null_count:  # rendered for the rows that have a value, `null` for the rest
             valid = pc.is_valid(column)
-            text = _join(*_merged(_json_value_parts(column.filter(valid), spec)))
+            text = _join(*_json_value_parts(column.filter(valid), spec))
             parts.append(pc.replace_with_mask(pc.fill_null(pa.nulls(len(column), pa.string()), "null"), valid, text))
         else:
             parts += _json_value_parts(column, spec)
@@ -529,7 +529,7 @@ def _json_value_parts(column: pa.Array, spec: pa.Field) -> list:
         return [column]
     if isinstance(column, pa.DictionaryArray):  # the vocabulary written once, as JSON, then looked up
         words = column.dictionary
-        text = _join(*_merged(_json_value_parts(words, pa.field(spec.name, words.type))))
+        text = _join(*_json_value_parts(words, pa.field(spec.name, words.type)))
         return [pa.DictionaryArray.from_arrays(column.indices, pc.if_else(pc.is_valid(words), text, "null"))]
     if pa.types.is_struct(column.type):
         return _json_parts([column.field(i) for i in range(column.type.num_fields)], column.type)
@@ -544,17 +544,6 @@ def _json_value_parts(column: pa.Array, spec: pa.Field) -> list:
     raise TypeError(f"no JSON text for a {column.type} column ({spec.name})")
 
 
-def _merged(parts: list) -> list:
-    """Adjacent literal pieces as one, so each row is joined from as few pieces as it can be."""
-    out: list = []
-    for part in parts:
-        if isinstance(part, str) and out and isinstance(out[-1], str):
-            out[-1] += part
-        else:
-            out.append(part)
-    return out
-
-
 def _encode(source: str, batch: pa.RecordBatch) -> pa.RecordBatch | pa.Array:
     """A chunk as it goes into its file: Parquet takes the batch; the text formats take its lines."""
     spec = get_source(source)
@@ -564,7 +553,7 @@ def _encode(source: str, batch: pa.RecordBatch) -> pa.RecordBatch | pa.Array:
         cells = [_csv_cell(batch.column(name)) for name in spec.column_names]
         return _join(*[piece for cell in cells for piece in (",", cell)][1:], "\n")
     separator = ",\n" if spec.format == "json" else "\n"  # one JSON array, or JSON lines
-    return _join(*_merged(_json_parts(batch.columns, batch.schema) + [separator]))
+    return _join(*_json_parts(batch.columns, batch.schema), separator)
 
 
 def _csv_cell(column: pa.Array) -> pa.Array:
