@@ -40,9 +40,18 @@ def use_dagster_home(data_dir: Path) -> Path:
 def cmd_generate(args: argparse.Namespace) -> int:
     from medallion_platform.generate import GenerateConfig, generate  # noqa: PLC0415
 
+    from tqdm import tqdm  # noqa: PLC0415
+
     config = GenerateConfig(scale=args.scale, seed=args.seed, days=args.days,
                             start_date=date.fromisoformat(args.start_date))
-    files = generate(config, Path(args.out))
+    # On stderr, and only on a terminal (disable=None) unless --quiet: stdout keeps the file list.
+    with tqdm(desc="generate", unit=" rows", unit_scale=True, file=sys.stderr,
+              disable=True if args.quiet else None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        files = generate(config, Path(args.out), progress)
     for f in files:
         print(f"{f.rows:>12,}  {Path(args.out) / f.key}")
     return 0
@@ -190,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     generate = commands.add_parser("generate", help="write the synthetic feeds in the landing layout")
     _add_generate_options(generate, scale=0.001)
     generate.add_argument("--out", default=str(PROJECT_ROOT / "data" / "raw"))
+    generate.add_argument("--quiet", action="store_true", help="no progress bar (there is none off a terminal)")
     generate.set_defaults(func=cmd_generate)
 
     demo = commands.add_parser("demo", help="run medallion_job end to end and print the summary")

@@ -1,11 +1,19 @@
 """The generator: deterministic per seed, at the requested scale, as dirty as configured."""
 
+import fcntl
 import json
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from medallion_platform import generate as generate_module
 from medallion_platform.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.landing import file_md5
 
@@ -94,3 +102,67 @@ def test_bad_settings_are_named():
         GenerateConfig(scale=0)
     with pytest.raises(ValueError, match="bad_email"):
         DirtyRates(bad_email=0.9)
+
+
+def test_files_written_in_many_chunks_hold_every_row_once(tmp_path, monkeypatch):
+    """A file is built and written a chunk at a time (at scale, memory stays flat): the chunks follow
+    each other in order, each source's file reads back whole, and no row is lost or repeated."""
+    monkeypatch.setattr(generate_module, "CHUNK_ROWS", 16)
+    config = GenerateConfig(scale=0.0002, seed=3, days=1)  # 1,000 customers, 20 products, 4,000 of the rest
+    files = {f.source: f for f in generate(config, tmp_path)}
+    con = duckdb.connect()
+    customers = f"read_csv('{tmp_path}/{files['customers'].key}', all_varchar=true, ignore_errors=true)"
+    ids = [r[0] for r in con.execute(f"SELECT customer_id FROM {customers} WHERE customer_id LIKE 'C0%'").fetchall()]
+    new = ids[:990]  # the day's new customers (a few lose their id), then later versions of some
+    assert new == sorted(new) and len(set(new)) == 990 and len(ids) >= 1000
+    products = json.loads((tmp_path / files["products"].key).read_text())  # one JSON array over 2 chunks
+    assert [p["product_id"] for p in products] == [f"P{i:05d}" for i in range(1, 21)]
+    trx = f"read_parquet('{tmp_path}/{files['transactions'].key}')"
+    assert con.execute(f"SELECT count(*) FROM {trx}").fetchone()[0] == files["transactions"].rows == 4_080
+    assert con.execute(f"SELECT count(DISTINCT transaction_id) FROM {trx}").fetchone()[0] >= 3_980
+    lines = (tmp_path / files["events"].key).read_text().splitlines()
+    events = [json.loads(line) for line in lines if not line.startswith('{"event_id":"EVTBROKEN')]
+    assert [e["event_id"] for e in events] == [f"EVT{i:09d}" for i in range(1, 4_001)]
+    assert len(lines) == files["events"].rows
+
+
+def test_progress_reports_every_row_written(tmp_path):
+    heard = []
+    files = generate(GenerateConfig(scale=0.0005, days=2), tmp_path, lambda done, total: heard.append((done, total)))
+    written = sum(f.rows for f in files)
+    assert heard[-1] == (written, written)
+    assert [done for done, _ in heard] == sorted(done for done, _ in heard)
+    assert {total for _, total in heard} == {written}
+
+
+def _generate_command(out: Path, *options: str, stderr) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "medallion_platform.cli", "generate", "--scale", "0.0005",
+                           "--days", "1", "--out", str(out), *options],
+                          stdout=subprocess.PIPE, stderr=stderr, text=True, check=True, timeout=120)
+
+
+def test_medallion_generate_shows_a_progress_bar_on_a_terminal_only(tmp_path):
+    """The bar goes to stderr, so stdout stays the list of files; off a terminal, or with --quiet,
+    there is no bar at all."""
+    for options, bar_expected in (((), True), (("--quiet",), False)):
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal's size
+        try:
+            run = _generate_command(tmp_path / "tty", *options, stderr=follower)
+            os.close(follower)
+            shown = b""
+            while chunk := _read_or_empty(leader):
+                shown += chunk
+        finally:
+            os.close(leader)
+        assert ("100%" in shown.decode()) is bar_expected, shown
+        assert "customers_20261120.csv" in run.stdout and "100%" not in run.stdout
+    piped = _generate_command(tmp_path / "pipe", stderr=subprocess.PIPE)
+    assert piped.stderr == ""
+
+
+def _read_or_empty(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the terminal's other end is closed and nothing is left to read
+        return b""
