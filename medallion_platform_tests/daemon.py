@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from dagster import AssetSelection, DagsterInstance, DagsterRun, DagsterRunStatus
 from dagster._core.workspace.context import BaseWorkspaceRequestContext
 
@@ -37,9 +38,17 @@ def daemon_environment(data_dir: Path, dagster_home: Path) -> dict[str, str]:
     return env
 
 
-def new_dagster_home(folder: Path, instance_file: Path = PROJECT_ROOT / "dagster.yaml") -> Path:
+def new_dagster_home(folder: Path, instance_file: Path = PROJECT_ROOT / "dagster.yaml",
+                     monitoring_seconds: int | None = None) -> Path:
+    """A DAGSTER_HOME holding `instance_file`; with `monitoring_seconds`, its run monitoring's clock (poll,
+    and freeing a dead run's slots) compressed to that, as test_deploy does: tests that kill runs then
+    wait seconds instead of the laptop's 5 s + 5 s per kill (test_deploy checks the real ones)."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(instance_file, folder / "dagster.yaml")
+    config = yaml.safe_load(instance_file.read_text())
+    if monitoring_seconds is not None:
+        config["run_monitoring"].update(poll_interval_seconds=monitoring_seconds,
+                                        free_slots_after_run_end_seconds=monitoring_seconds)
+    (folder / "dagster.yaml").write_text(yaml.safe_dump(config))
     return folder
 
 
@@ -66,11 +75,13 @@ def dagster_daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]
 
 
 @contextmanager
-def daemon_over_landing(data_dir: Path, landing_dir: Path, log: Path, setenv: Callable[[str, str], None]):
-    """A dagster-daemon on a fresh DAGSTER_HOME in `data_dir` (the laptop's dagster.yaml, automation off),
-    over the warehouse there and the landing folder `landing_dir`; this process's settings set alike
-    through `setenv`. Yields (instance, workspace, daemon, its environment)."""
-    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
+def daemon_over_landing(data_dir: Path, landing_dir: Path, log: Path, setenv: Callable[[str, str], None],
+                        monitoring_seconds: int | None = None):
+    """A dagster-daemon on a fresh DAGSTER_HOME in `data_dir` (the laptop's dagster.yaml, automation off;
+    `monitoring_seconds`: see new_dagster_home), over the warehouse there and the landing folder
+    `landing_dir`; this process's settings set alike through `setenv`. Yields (instance, workspace,
+    daemon, its environment)."""
+    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home", monitoring_seconds=monitoring_seconds))
     env["MEDALLION_LANDING_DIR"] = str(landing_dir)
     for name, value in env.items():
         setenv(name, value)
