@@ -197,14 +197,26 @@ def build_in_process(data_dir: Path, landing_dir: Path, keys: set, first_day: st
         return settings.duckdb_path
 
 
-def base_and_reference(tmp: Path, landing_dir: Path, defs, runs: list[tuple[str, str, set]]) -> tuple[Path, Path]:
-    """A base warehouse built from the day before the runs' days (every table, view and check, as
-    `medallion demo` leaves one), and a copy of it brought through all the runs' days by one run of the
-    assets they cover; the base's and the reference's data folders."""
+def build_base(data_dir: Path, landing_dir: Path, defs, day: str) -> Path:
+    """A warehouse built from landing day `day` alone (every table, view and check, as `medallion demo`
+    leaves one) in `data_dir`; its path."""
+    everything = (AssetSelection.all() - AssetSelection.groups("raw", "landing")).resolve(defs.resolve_asset_graph())
+    return build_in_process(data_dir, landing_dir, everything, day, day)
+
+
+def base_and_reference(tmp: Path, landing_dir: Path, defs, runs: list[tuple[str, str, set]],
+                       built_base: Path | None = None) -> tuple[Path, Path]:
+    """A base warehouse built from the day before the runs' days (build_base), and a copy of it brought
+    through all the runs' days by one run of the assets they cover; the base's and the reference's data
+    folders. `built_base`: a warehouse build_base already built for that day from these files (the
+    daemon_base fixture), whose data folder is copied instead of built again."""
     days = sorted({day for _, day, _ in runs})
     day_before = (date.fromisoformat(days[0]) - timedelta(days=1)).isoformat()
-    everything = (AssetSelection.all() - AssetSelection.groups("raw", "landing")).resolve(defs.resolve_asset_graph())
-    base = build_in_process(tmp / "base", landing_dir, everything, day_before, day_before)
+    if built_base is None:
+        base = build_base(tmp / "base", landing_dir, defs, day_before)
+    else:
+        shutil.copytree(built_base.parent, tmp / "base")
+        base = tmp / "base" / built_base.name
     (tmp / "reference").mkdir()
     shutil.copyfile(base, tmp / "reference" / base.name)
     build_in_process(tmp / "reference", landing_dir, set().union(*(keys for _, _, keys in runs)), days[0], days[-1])
