@@ -1,7 +1,8 @@
-"""Test harness for test_incremental: day partition runs, each sequence on a warehouse of its own, over a
-landing folder already filled with the days. `python -m medallion_platform_tests.day_runs <folder>
-<day,day,...>...` builds the out-of-order sequences in a process of their own, on the second core, while
-the test builds the in-order ones: the same runs, in half the time."""
+"""Test harness: day partition runs, each sequence on a warehouse of its own, over a landing folder already
+filled with the days. `python -m medallion_platform_tests.day_runs <folder> <day,day,...>...` builds
+such warehouses in a process of their own, on the second core, while a test builds others in its own
+process (test_incremental's out-of-order sequences, test_bad_files' clean day): the same runs, in about
+half the time."""
 
 import shutil
 import sys
@@ -17,7 +18,7 @@ WAREHOUSE_LAYERS = AssetSelection.groups("bronze", "silver", "gold")
 # What each day's run builds: everything the compared tables are made of, as the landing sensor's runs
 # do (refreshed_by_landing). The whole-history Gold tables are rebuilt whole from Silver on a cadence
 # (table materializations, not incremental), so equal Silver gives them equal rows; leaving them out of
-# the day runs saves one dbt step, a third of each run. The backfill builds every layer.
+# the day runs saves one dbt step, a third of each run.
 DAY_RUN_LAYERS = AssetSelection.groups("bronze", "silver") | AssetSelection.assets(*INCREMENTAL_ASSETS)
 
 
