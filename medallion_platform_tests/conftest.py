@@ -5,6 +5,7 @@ import os
 import socket
 import sys
 import uuid
+from datetime import date
 
 import boto3
 import duckdb
@@ -91,6 +92,32 @@ def pipeline(tmp_path_factory):
             second = job.execute_in_process(**demo_run(**PIPELINE_RUN), instance=instance)
             env.undo()
             yield settings, first, second, gold_after_first
+
+
+DAEMON_FIRST_DAY = date(2026, 11, 20)  # the base's day; the daemon tests' runs are for the two after it
+
+
+@pytest.fixture(scope="session")
+def daemon_base(tmp_path_factory):
+    """Three landed days and a warehouse built from the first alone (daemon.build_base), for the tests whose
+    runs go through a dagster-daemon from there (test_concurrency, test_faults): each works on its own
+    copy, so the base costs one full run per session. The landing folder and the base's path."""
+    from medallion_platform.definitions import build_definitions  # noqa: PLC0415 (see `pipeline`)
+    from medallion_platform.generate import GenerateConfig, generate  # noqa: PLC0415
+    from medallion_platform_tests.daemon import build_base  # noqa: PLC0415
+
+    folder = tmp_path_factory.mktemp("daemon_base")
+    generate(GenerateConfig(scale=0.0005, seed=9, days=3, start_date=DAEMON_FIRST_DAY), folder / "landing")
+    with pytest.MonkeyPatch.context() as env:
+        for variable in MEDALLION_VARIABLES:
+            env.delenv(variable, raising=False)
+        # get_settings exports these for dbt; set here so that leaving the context restores them.
+        for exported in ("MEDALLION_DUCKDB_PATH", "MEDALLION_DBT_TARGET", "DBT_TARGET_PATH"):
+            env.setenv(exported, os.environ.get(exported, ""))
+        env.setenv("MEDALLION_DATA_DIR", str(folder / "base"))
+        defs = build_definitions(get_settings())
+        return folder / "landing", build_base(folder / "base", folder / "landing", defs,
+                                              DAEMON_FIRST_DAY.isoformat())
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from dagster import AssetSelection, DagsterInstance, DagsterRun, DagsterRunStatus
 from dagster._core.workspace.context import BaseWorkspaceRequestContext
 
@@ -37,9 +38,17 @@ def daemon_environment(data_dir: Path, dagster_home: Path) -> dict[str, str]:
     return env
 
 
-def new_dagster_home(folder: Path, instance_file: Path = PROJECT_ROOT / "dagster.yaml") -> Path:
+def new_dagster_home(folder: Path, instance_file: Path = PROJECT_ROOT / "dagster.yaml",
+                     monitoring_seconds: int | None = None) -> Path:
+    """A DAGSTER_HOME holding `instance_file`; with `monitoring_seconds`, its run monitoring's clock (poll,
+    and freeing a dead run's slots) compressed to that, as test_deploy does: tests that kill runs then
+    wait seconds instead of the laptop's 5 s + 5 s per kill (test_deploy checks the real ones)."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(instance_file, folder / "dagster.yaml")
+    config = yaml.safe_load(instance_file.read_text())
+    if monitoring_seconds is not None:
+        config["run_monitoring"].update(poll_interval_seconds=monitoring_seconds,
+                                        free_slots_after_run_end_seconds=monitoring_seconds)
+    (folder / "dagster.yaml").write_text(yaml.safe_dump(config))
     return folder
 
 
@@ -66,11 +75,13 @@ def dagster_daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]
 
 
 @contextmanager
-def daemon_over_landing(data_dir: Path, landing_dir: Path, log: Path, setenv: Callable[[str, str], None]):
-    """A dagster-daemon on a fresh DAGSTER_HOME in `data_dir` (the laptop's dagster.yaml, automation off),
-    over the warehouse there and the landing folder `landing_dir`; this process's settings set alike
-    through `setenv`. Yields (instance, workspace, daemon, its environment)."""
-    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home"))
+def daemon_over_landing(data_dir: Path, landing_dir: Path, log: Path, setenv: Callable[[str, str], None],
+                        monitoring_seconds: int | None = None):
+    """A dagster-daemon on a fresh DAGSTER_HOME in `data_dir` (the laptop's dagster.yaml, automation off;
+    `monitoring_seconds`: see new_dagster_home), over the warehouse there and the landing folder
+    `landing_dir`; this process's settings set alike through `setenv`. Yields (instance, workspace,
+    daemon, its environment)."""
+    env = daemon_environment(data_dir, new_dagster_home(data_dir / "dagster_home", monitoring_seconds=monitoring_seconds))
     env["MEDALLION_LANDING_DIR"] = str(landing_dir)
     for name, value in env.items():
         setenv(name, value)
@@ -186,14 +197,26 @@ def build_in_process(data_dir: Path, landing_dir: Path, keys: set, first_day: st
         return settings.duckdb_path
 
 
-def base_and_reference(tmp: Path, landing_dir: Path, defs, runs: list[tuple[str, str, set]]) -> tuple[Path, Path]:
-    """A base warehouse built from the day before the runs' days (every table, view and check, as
-    `medallion demo` leaves one), and a copy of it brought through all the runs' days by one run of the
-    assets they cover; the base's and the reference's data folders."""
+def build_base(data_dir: Path, landing_dir: Path, defs, day: str) -> Path:
+    """A warehouse built from landing day `day` alone (every table, view and check, as `medallion demo`
+    leaves one) in `data_dir`; its path."""
+    everything = (AssetSelection.all() - AssetSelection.groups("raw", "landing")).resolve(defs.resolve_asset_graph())
+    return build_in_process(data_dir, landing_dir, everything, day, day)
+
+
+def base_and_reference(tmp: Path, landing_dir: Path, defs, runs: list[tuple[str, str, set]],
+                       built_base: Path | None = None) -> tuple[Path, Path]:
+    """A base warehouse built from the day before the runs' days (build_base), and a copy of it brought
+    through all the runs' days by one run of the assets they cover; the base's and the reference's data
+    folders. `built_base`: a warehouse build_base already built for that day from these files (the
+    daemon_base fixture), whose data folder is copied instead of built again."""
     days = sorted({day for _, day, _ in runs})
     day_before = (date.fromisoformat(days[0]) - timedelta(days=1)).isoformat()
-    everything = (AssetSelection.all() - AssetSelection.groups("raw", "landing")).resolve(defs.resolve_asset_graph())
-    base = build_in_process(tmp / "base", landing_dir, everything, day_before, day_before)
+    if built_base is None:
+        base = build_base(tmp / "base", landing_dir, defs, day_before)
+    else:
+        shutil.copytree(built_base.parent, tmp / "base")
+        base = tmp / "base" / built_base.name
     (tmp / "reference").mkdir()
     shutil.copyfile(base, tmp / "reference" / base.name)
     build_in_process(tmp / "reference", landing_dir, set().union(*(keys for _, _, keys in runs)), days[0], days[-1])

@@ -3,12 +3,12 @@ one of them started by hand with the README's `medallion materialize` while the 
 meets DuckDB's lock, all succeed, and Gold ends as one run over all the days would leave it.
 benchmarks/concurrency.py does the same with 20 runs."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from dagster import DagsterInstance
 
 from medallion_platform.cli import main
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform_tests.conftest import DAEMON_FIRST_DAY
 from medallion_platform_tests.daemon import (
     LOCK_ERRORS,
     base_and_reference,
@@ -20,18 +20,16 @@ from medallion_platform_tests.daemon import (
     wait_for_runs,
 )
 
-FIRST_DAY = date(2026, 11, 20)  # the base warehouse's day; the runs are for the days after it
-DAYS = [(FIRST_DAY + timedelta(days=n)).isoformat() for n in (1, 2)]
+DAYS = [(DAEMON_FIRST_DAY + timedelta(days=n)).isoformat() for n in (1, 2)]
 SOURCES = ["customers", "transactions"]  # products: the base day's file
 
 
-def test_runs_queued_together_all_succeed_and_gold_equals_one_run(tmp_path, clean_env):
-    landing = tmp_path / "landing"
-    generate(GenerateConfig(scale=0.0005, seed=5, days=len(DAYS) + 1, start_date=FIRST_DAY), landing)
+def test_runs_queued_together_all_succeed_and_gold_equals_one_run(tmp_path, clean_env, daemon_base):
+    landing, built_base = daemon_base
     from medallion_platform.definitions import defs  # noqa: PLC0415
 
     runs = landing_runs(defs, SOURCES, DAYS)
-    data_dir, reference = base_and_reference(tmp_path, landing, defs, runs)
+    data_dir, reference = base_and_reference(tmp_path, landing, defs, runs, built_base)
     log = tmp_path / "daemon.log"
     with daemon_over_landing(data_dir, landing, log, clean_env.setenv) as (instance, workspace, daemon, env):
         run_ids = queue_together(instance, workspace, runs, env, timeout=600)

@@ -12,7 +12,13 @@ from dagster_postgres import DagsterPostgresStorage
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.runs import code_location, queue_run
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
-from medallion_platform_tests.daemon import daemon_environment, dagster_daemon, stop_automation, wait_for_runs
+from medallion_platform_tests.daemon import (
+    daemon_environment,
+    dagster_daemon,
+    new_dagster_home,
+    stop_automation,
+    wait_for_runs,
+)
 from medallion_platform_tests.postgres import postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,12 +64,7 @@ def test_the_production_instance_runs_and_frees_a_dead_runs_slot_on_a_real_postg
     capped at one and its monitoring clock compressed from 30 s / 60 s to 1 s so the test takes seconds.
     A real run through the daemon's queue, then a slot left claimed by a run that has ended (what a
     worker killed mid-step leaves): the monitoring frees it and the next run completes."""
-    config = load(ROOT / "deploy" / "dagster.yaml")
-    if "run_monitoring" in config:
-        config["run_monitoring"].update(poll_interval_seconds=1, free_slots_after_run_end_seconds=1)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    home = new_dagster_home(tmp_path / "dagster_home", ROOT / "deploy" / "dagster.yaml", monitoring_seconds=1)
     data_dir = tmp_path / "data"
     day = "2026-11-20"
     generate(GenerateConfig(scale=0.0002, seed=4, days=1, start_date=date.fromisoformat(day)), data_dir / "landing")

@@ -1,56 +1,26 @@
 """Day-by-day partition runs (the incremental path) end where one run over all days does, and where an
 independent computation from the raw files does: corrections across days and late arrivals included."""
 
+import subprocess
+import sys
+
 import duckdb
 import pandas as pd
 import pytest
-from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
+from dagster import DagsterInstance
 
 from medallion_platform.generate import GenerateConfig, generate
-from medallion_platform.settings import get_settings
+from medallion_platform.landing import LocalLandingZone
+from medallion_platform.settings import PROJECT_ROOT
 from medallion_platform_tests import independent
+from medallion_platform_tests.day_runs import DAY_RUN_LAYERS, order_name, warehouse
 
 DAYS = ["2026-11-20", "2026-11-21", "2026-11-22"]
-WAREHOUSE_LAYERS = AssetSelection.groups("bronze", "silver", "gold")
-
-
-def _warehouse(tmp_path, env, name):
-    """Definitions over their own warehouse, reading a landing folder already filled with three days."""
-    from medallion_platform.definitions import build_definitions
-
-    env.setenv("MEDALLION_DATA_DIR", str(tmp_path / name))
-    env.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
-    env.delenv("MEDALLION_DUCKDB_PATH", raising=False)
-    settings = get_settings()
-    refresh = define_asset_job("refresh", selection=WAREHOUSE_LAYERS)
-    return settings, Definitions.merge(build_definitions(settings), Definitions(jobs=[refresh]))
-
-
-@pytest.fixture(scope="module")
-def day_by_day_and_backfill(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("incremental")
-    generate(GenerateConfig(scale=0.0003, seed=3, days=3, start_date=pd.Timestamp(DAYS[0]).date()), tmp_path / "raw")
-    with pytest.MonkeyPatch.context() as env:
-        for variable in ("MEDALLION_LANDING", "MEDALLION_LANDING_DIR", "MEDALLION_DUCKDB_PATH"):
-            env.delenv(variable, raising=False)
-        daily_settings, daily_defs = _warehouse(tmp_path, env, "daily")
-        for source in ("customers", "products", "transactions", "events"):
-            daily_settings.landing.deliver_tree(tmp_path / "raw", source)
-        with DagsterInstance.ephemeral() as instance:
-            job = daily_defs.resolve_job_def("refresh")
-            for day in DAYS:
-                assert job.execute_in_process(partition_key=day, instance=instance).success, day
-            backfill_settings, backfill_defs = _warehouse(tmp_path, env, "backfill")
-            backfill = backfill_defs.resolve_job_def("refresh").execute_in_process(
-                tags={"dagster/asset_partition_range_start": DAYS[0],
-                      "dagster/asset_partition_range_end": DAYS[-1]}, instance=instance)
-            assert backfill.success
-        yield tmp_path / "raw", daily_settings.duckdb_path, backfill_settings.duckdb_path, backfill
-
-
 # Day runs that finish out of order, or a late file for an older day: versions are ordered by the data's
-# own time, so any order of loading gives the Silver and Gold of one run over all days.
-OUT_OF_ORDER = [[DAYS[2], DAYS[0], DAYS[1]], [DAYS[1], DAYS[2], DAYS[0]]]
+# own time, so any order of loading gives the Silver and Gold of one run over all days. Both orders
+# start with the latest day (one run, copied): the second reverses every pair of days, the first
+# builds the middle day last, between days already loaded on both sides.
+OUT_OF_ORDER = [[DAYS[2], DAYS[0], DAYS[1]], [DAYS[2], DAYS[1], DAYS[0]]]
 COMPARED = [
     ("silver.customers", "customer_id"),
     ("silver.products", "product_id"),
@@ -60,21 +30,57 @@ COMPARED = [
 ]
 
 
-@pytest.fixture(scope="module", params=OUT_OF_ORDER, ids=lambda order: "-".join(day[-2:] for day in order))
-def out_of_order(request, day_by_day_and_backfill):
-    """A warehouse whose days were loaded and built in another order, over the same landed files."""
-    raw = day_by_day_and_backfill[0]
-    tmp_path = raw.parent
-    name = "order-" + "-".join(day[-2:] for day in request.param)
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory):
+    """Three generated days (in raw/) delivered to the landing folder every warehouse here reads."""
+    folder = tmp_path_factory.mktemp("incremental")
+    generate(GenerateConfig(scale=0.0003, seed=3, days=3, start_date=pd.Timestamp(DAYS[0]).date()), folder / "raw")
+    for source in ("customers", "products", "transactions", "events"):
+        LocalLandingZone(root=str(folder / "landing")).deliver_tree(folder / "raw", source)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def out_of_order_process(landed):
+    """The out-of-order warehouses (medallion_platform_tests/day_runs.py), built in a process of their own
+    while this one builds the others."""
+    log = landed / "out_of_order.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "medallion_platform_tests.day_runs", str(landed),
+                                    *(",".join(order) for order in OUT_OF_ORDER)],
+                                   cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process, log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def day_by_day_and_backfill(landed, out_of_order_process):
     with pytest.MonkeyPatch.context() as env:
-        for variable in ("MEDALLION_LANDING", "MEDALLION_DUCKDB_PATH"):
-            env.delenv(variable, raising=False)
-        settings, defs = _warehouse(tmp_path, env, name)
+        env.delenv("MEDALLION_LANDING", raising=False)
+        daily_settings, daily_defs = warehouse(landed, env, "daily", DAY_RUN_LAYERS)
         with DagsterInstance.ephemeral() as instance:
-            job = defs.resolve_job_def("refresh")
-            for day in request.param:
+            job = daily_defs.resolve_job_def("refresh")
+            for day in DAYS:
                 assert job.execute_in_process(partition_key=day, instance=instance).success, day
-        return settings.duckdb_path
+            backfill_settings, backfill_defs = warehouse(landed, env, "backfill")
+            backfill = backfill_defs.resolve_job_def("refresh").execute_in_process(
+                tags={"dagster/asset_partition_range_start": DAYS[0],
+                      "dagster/asset_partition_range_end": DAYS[-1]}, instance=instance)
+            assert backfill.success
+        yield landed / "raw", daily_settings.duckdb_path, backfill_settings.duckdb_path, backfill
+
+
+@pytest.fixture(scope="module", params=OUT_OF_ORDER, ids=lambda order: "-".join(day[-2:] for day in order))
+def out_of_order(request, day_by_day_and_backfill, out_of_order_process, landed):
+    """A warehouse whose days were loaded and built in another order, over the same landed files (asked
+    for after the in-order ones, so that both processes build at once)."""
+    process, log = out_of_order_process
+    assert process.wait(timeout=900) == 0, log.read_text()[-5000:]
+    return landed / order_name(request.param) / "warehouse.duckdb"
 
 
 @pytest.mark.parametrize("table, order", COMPARED)

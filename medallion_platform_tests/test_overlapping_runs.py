@@ -104,11 +104,6 @@ def test_overlapping_incremental_runs_end_where_the_same_runs_in_order_do(tmp_pa
     for copy in ("in_order", "overlapping"):
         shutil.copytree(base, tmp_path / copy)
 
-    _use(env, tmp_path / "in_order")
-    with DagsterInstance.ephemeral() as instance:
-        for day in DAYS[1:]:
-            assert incremental_job().execute_in_process(partition_key=day, instance=instance).success
-
     _use(env, tmp_path / "overlapping")
     home = tmp_path / "overlapping" / "dagster_home"
     _production_instance(home)
@@ -118,7 +113,19 @@ def test_overlapping_incremental_runs_end_where_the_same_runs_in_order_do(tmp_pa
                               "-a", "incremental_job", "--tags", json.dumps({"dagster/partition": day})],
                              env=dict(os.environ), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for day in DAYS[1:]]
-    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    try:
+        # Meanwhile, on its own copy, the same two runs one after the other in this process: the second
+        # core is otherwise idle while the overlapping runs wait for each other.
+        _use(env, tmp_path / "in_order")
+        with DagsterInstance.ephemeral() as instance:
+            for day in DAYS[1:]:
+                assert incremental_job().execute_in_process(partition_key=day, instance=instance).success
+        outputs = [run.communicate(timeout=300)[0] for run in runs]
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
     assert [run.returncode for run in runs] == [0, 0], "\n".join(output[-3000:] for output in outputs)
 
     (first_start, first_end), (second_start, _) = _step_intervals(home)

@@ -29,6 +29,11 @@ from medallion_platform_tests.daemon import (
 
 DAY = "2026-11-20"
 BRONZE_TO_GOLD = AssetSelection.all() - AssetSelection.groups("raw", "landing")
+# The successor: Bronze and the Silver dbt step, where both tests' runs are killed (their first dbt
+# step). It needs the writer slot the dead run held and redoes the step the kill cut short; the dbt
+# steps after it would only add time.
+SUCCESSOR = AssetSelection.groups("bronze", "silver") - AssetSelection.assets("silver/transactions_revisited",
+                                                                             "silver/transactions")
 
 
 def wait_for(condition, timeout: float, what: str):
@@ -43,27 +48,29 @@ def wait_for(condition, timeout: float, what: str):
 
 @pytest.fixture
 def laptop_daemon(tmp_path, clean_env):
-    """A real dagster-daemon on the laptop's dagster.yaml, sensors and schedule off; yields what the
-    tests drive it with: the instance, a workspace to queue runs from, the daemon, its log, the
-    environment and the Bronze-to-Gold selection the tests run."""
-    home = new_dagster_home(tmp_path / "dagster_home")
+    """A real dagster-daemon on the laptop's dagster.yaml (its monitoring clock compressed to 1 s),
+    sensors and schedule off; yields what the tests drive it with: the instance, a workspace to queue
+    runs from, the daemon, its log, the environment, the Bronze-to-Gold selection the killed runs run and
+    the successor's (SUCCESSOR)."""
+    home = new_dagster_home(tmp_path / "dagster_home", monitoring_seconds=1)
     env = daemon_environment(tmp_path / "data", home)
     for name, value in env.items():
         clean_env.setenv(name, value)
     from medallion_platform.definitions import defs  # noqa: PLC0415 (reads the settings just set)
 
-    keys = BRONZE_TO_GOLD.resolve(defs.resolve_asset_graph())
+    keys, successor_keys = (selection.resolve(defs.resolve_asset_graph()) for selection in (BRONZE_TO_GOLD, SUCCESSOR))
     log = tmp_path / "daemon.log"
     with DagsterInstance.get() as instance, code_location(instance) as workspace:
         stop_automation(instance, workspace)
         with dagster_daemon(env, log) as daemon:
-            yield instance, workspace, daemon, log, env, keys
+            yield instance, workspace, daemon, log, env, keys, successor_keys
 
 
 def successor_completes(laptop_daemon, killed_run_id: str) -> None:
-    """The killed run is failed, and a run queued after it completes with nobody freeing anything."""
-    instance, workspace, daemon, log, _, keys = laptop_daemon
-    successor = queue_run(instance, workspace, keys, {"dagster/partition": DAY})
+    """The killed run is failed, and a run queued after it, redoing the killed step, completes with nobody
+    freeing anything."""
+    instance, workspace, daemon, log, _, _, successor_keys = laptop_daemon
+    successor = queue_run(instance, workspace, successor_keys, {"dagster/partition": DAY})
     first, second = wait_for_runs(instance, [killed_run_id, successor.run_id], 180, daemon, log)
     assert first.status == DagsterRunStatus.FAILURE
     assert second.status == DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
@@ -71,7 +78,7 @@ def successor_completes(laptop_daemon, killed_run_id: str) -> None:
 
 
 def test_a_killed_run_frees_its_slot_and_its_dbt_child_dies(laptop_daemon, tmp_path):
-    instance, workspace, _, _, _, keys = laptop_daemon
+    instance, workspace, _, _, _, keys, _ = laptop_daemon
     generate(GenerateConfig(scale=0.0005, seed=3, days=1, start_date=date.fromisoformat(DAY)),
              tmp_path / "data" / "landing")
     killed = queue_run(instance, workspace, keys, {"dagster/partition": DAY})
@@ -92,7 +99,7 @@ def test_a_killed_run_frees_its_slot_and_its_dbt_child_dies(laptop_daemon, tmp_p
 def test_a_killed_demo_is_failed_and_frees_its_slot(laptop_daemon):
     """`medallion demo` runs in its own process, which no code server watches: the laptop's run launcher
     tells run monitoring that the process is gone."""
-    instance, _, _, _, env, _ = laptop_daemon
+    instance, _, _, _, env, _, _ = laptop_daemon
     demo = subprocess.Popen([str(BIN / "medallion"), "demo", "--scale", "0.0002", "--days", "1", "--start-date", DAY],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
