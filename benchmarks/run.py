@@ -238,7 +238,11 @@ def ratios(result: dict) -> dict:
     project, bare, pandas = result["project"], result["bare_duckdb"], result["pandas"]
     out = {"project_wall_over_bare_duckdb": round(project["wall_seconds"] / bare["seconds"], 1),
            "project_comparable_steps_over_bare_duckdb": round(project["comparable_steps_seconds"] / bare["seconds"], 1),
-           "project_peak_rss_over_bare_duckdb": round(project["peak_rss_mb"] / bare["peak_rss_mb"], 1)}
+           "project_peak_rss_over_bare_duckdb": round(project["peak_rss_mb"] / bare["peak_rss_mb"], 1),
+           # Bronze of the three entities (ledger, lineage, every reject kept) over the bare script reading them
+           "project_bronze_over_bare_duckdb_reading": round(
+               sum(project["steps"].get(f"bronze__{s}", 0.0) for s in ("customers", "products", "transactions"))
+               / bare["bronze_seconds"], 2)}
     if "seconds" in pandas:
         out.update(project_wall_over_pandas=round(project["wall_seconds"] / pandas["seconds"], 1),
                    project_comparable_steps_over_pandas=round(project["comparable_steps_seconds"] / pandas["seconds"], 1),
