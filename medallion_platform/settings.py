@@ -62,7 +62,7 @@ class Settings:
     landing: LandingZone
     dbt_executable: str
     duckdb_threads: int = 2
-    duckdb_memory_limit: str = "3GB"
+    duckdb_memory_limit: str = "4GB"
     snowflake: SnowflakeSettings | None = None
     # Whether MEDALLION_ALERT_WEBHOOK_URL is set; its value reaches Dagster as an EnvVar only.
     alert_webhook: bool = False
@@ -106,7 +106,7 @@ def _duckdb_threads() -> int:
 
 # What DuckDB may hold in memory before it spills to disk (beside the warehouse file): the pipeline then
 # runs at any scale in bounded memory, Bronze loads and dbt's models alike.
-DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
