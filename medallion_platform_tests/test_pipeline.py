@@ -8,7 +8,7 @@ import pandas as pd
 from medallion_platform_tests import independent
 
 def test_every_asset_materializes_and_checks_report(pipeline):
-    _, first, _, _ = pipeline
+    _, first, _, _, _ = pipeline
     assert first.success
     materialized = {e.asset_key.to_user_string() for e in first.get_asset_materialization_events()}
     assert {"raw/customers", "landing/transactions", "bronze/events", "silver/customers",
@@ -22,7 +22,7 @@ def test_every_asset_materializes_and_checks_report(pipeline):
 
 
 def test_bronze_and_gold_report_row_counts(pipeline, con):
-    _, first, _, _ = pipeline
+    _, first, _, _, _ = pipeline
     counts = {e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value
               for e in first.get_asset_materialization_events()
               if "dagster/row_count" in e.materialization.metadata}
@@ -32,7 +32,7 @@ def test_bronze_and_gold_report_row_counts(pipeline, con):
 
 
 def test_second_run_loads_nothing_new_and_gold_is_unchanged(pipeline, con):
-    _, _, second, gold_after_first = pipeline
+    _, _, second, gold_after_first, _ = pipeline
     assert second.success
     statuses = con.execute("SELECT status, count(*) FROM bronze.load_ledger GROUP BY 1").fetchall()
     assert statuses == [("loaded", 12)]
@@ -40,6 +40,15 @@ def test_second_run_loads_nothing_new_and_gold_is_unchanged(pipeline, con):
                    for e in second.get_asset_materialization_events()}
     assert bronze_meta["bronze/customers"]["rows_loaded"].value == 0
     assert bronze_meta["bronze/customers"]["files_already_loaded"].value == 3
+    assert con.execute("SELECT sum(total_sales), count(*) FROM gold.vw_daily_sales_analysis").fetchone() == gold_after_first
+
+
+def test_the_nightly_full_refresh_succeeds_and_changes_no_number(pipeline, con):
+    _, _, _, gold_after_first, refreshed = pipeline
+    failures = [e.event_specific_data.error.message.splitlines()[0] for e in refreshed.all_events if e.is_step_failure]
+    assert refreshed.success, failures
+    rebuilt = {e.asset_key.to_user_string() for e in refreshed.get_asset_materialization_events()}
+    assert {"silver/transactions", "silver/customers", "gold/vw_daily_sales_analysis", "gold/top_products"} <= rebuilt
     assert con.execute("SELECT sum(total_sales), count(*) FROM gold.vw_daily_sales_analysis").fetchone() == gold_after_first
 
 
