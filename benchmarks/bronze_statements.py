@@ -1,6 +1,6 @@
 """Where a Bronze load's time goes: load one source's files from a local landing folder into a fresh
-DuckDB file with the project's loader, timing every SQL statement it runs, and print the statements'
-total seconds, largest first (grouped by their first words).
+DuckDB file with the project's loader, timing every SQL statement it runs, and print the load's peak
+RSS and the statements' total seconds, largest first (grouped by their first words).
 
     .venv/bin/python -m benchmarks.bronze_statements <landing folder> <source> [--memory-limit 4GB]
 """
@@ -8,6 +8,7 @@ total seconds, largest first (grouped by their first words).
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from collections import defaultdict
@@ -49,7 +50,8 @@ def main() -> None:
         started = time.perf_counter()
         report = load_source(timed, LocalLandingZone(root=str(args.landing)), get_source(args.source))
         total = time.perf_counter() - started
-    print(f"{args.source}: {total:.2f} s; " + ", ".join(f"{f.key} {f.status} {f.rows_loaded:,} loaded "
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"{args.source}: {total:.2f} s, peak RSS {peak_mb:,} MB; " + ", ".join(f"{f.key} {f.status} {f.rows_loaded:,} loaded "
                                                       f"{f.rows_rejected:,} rejected" for f in report.files))
     for statement, seconds in sorted(timed.seconds.items(), key=lambda item: -item[1])[:10]:
         print(f"  {seconds:8.2f} s  {statement}")

@@ -31,9 +31,8 @@ def warehouse_resource(settings: Settings) -> Warehouse:
     """The `warehouse` every asset and check that reads or writes the warehouse takes."""
     if settings.snowflake is None:
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
-        limits = {"threads": settings.duckdb_threads, "memory_limit": settings.duckdb_memory_limit}
-        return DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path),
-                                                     connection_config={k: v for k, v in limits.items() if v}))
+        return DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path), connection_config={
+            "threads": settings.duckdb_threads, "memory_limit": settings.duckdb_memory_limit}))
     # Imported only now: the Snowflake connector costs seconds of start-up.
     from medallion_platform.snowflake.warehouse import snowflake_warehouse  # noqa: PLC0415
 

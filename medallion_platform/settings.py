@@ -61,8 +61,8 @@ class Settings:
     duckdb_path: Path
     landing: LandingZone
     dbt_executable: str
-    duckdb_threads: int = 2
-    duckdb_memory_limit: str = ""  # DuckDB's default
+    duckdb_threads: int
+    duckdb_memory_limit: str
     snowflake: SnowflakeSettings | None = None
     # Whether MEDALLION_ALERT_WEBHOOK_URL is set; its value reaches Dagster as an EnvVar only.
     alert_webhook: bool = False

@@ -83,7 +83,8 @@ def pipeline(tmp_path_factory):
         from medallion_platform.defs.raw import demo_run
 
         settings = get_settings()
-        job = build_definitions(settings).resolve_job_def("medallion_job")
+        defs = build_definitions(settings)
+        job = defs.resolve_job_def("medallion_job")
         with DagsterInstance.ephemeral() as instance:
             first = job.execute_in_process(**demo_run(**PIPELINE_RUN), instance=instance)
             with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
@@ -93,7 +94,7 @@ def pipeline(tmp_path_factory):
             # What the 02:00 schedule runs: every Silver and Gold model again from all of Bronze. The
             # tests that follow read the warehouse after it, so they check its result too.
             last_day = (date.fromisoformat(PIPELINE_RUN["start_date"]) + timedelta(days=PIPELINE_RUN["days"] - 1)).isoformat()
-            refreshed = build_definitions(settings).resolve_job_def("nightly_full_refresh").execute_in_process(
+            refreshed = defs.resolve_job_def("nightly_full_refresh").execute_in_process(
                 partition_key=last_day, instance=instance, raise_on_error=False)
             env.undo()
             yield settings, first, second, gold_after_first, refreshed
