@@ -31,6 +31,7 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInsta
 from dagster._core.scheduler.instigation import TickStatus
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 
+from medallion_platform.cli import DEMO_SCALE
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 
 from recording import (  # benchmarks/recording.py
@@ -206,7 +207,8 @@ class Pipeline:
         return runs
 
 
-def measure_drop(pipeline: Pipeline, env: dict[str, str], day: str, rows: int, timeout: float) -> dict:
+def measure_drop(pipeline: Pipeline, env: dict[str, str], day: str, rows: int, scale: float,
+                 timeout: float) -> dict:
     """Land one clean file for `day` and time it until Gold holds its rows: until the materialization
     of the day's gold/vw_daily_sales_analysis that followed the landing is recorded. dagster-dbt records
     it after dbt has committed the rows and exited, so the figure errs long, by well under a second.
@@ -215,7 +217,7 @@ def measure_drop(pipeline: Pipeline, env: dict[str, str], day: str, rows: int, t
     if baseline is None:
         raise BenchmarkError("the warehouse is busy while no run is in progress")
     printed_rows, key = medallion(env, "drop", "--source", "transactions", "--rows", str(rows), "--day", day,
-                                  "--clean", timeout=120).split()
+                                  "--scale", str(scale), "--clean", timeout=120).split()
     if int(printed_rows.replace(",", "")) != rows:
         raise BenchmarkError(f"{key}: {printed_rows} rows landed, {rows} asked for")
     landed_at = (Path(env["MEDALLION_DATA_DIR"]) / "landing" / key).stat().st_mtime
@@ -331,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--drops", type=int, default=20)
     parser.add_argument("--rows", type=int, default=500, help="transactions per dropped file")
+    parser.add_argument("--scale", type=float, default=DEMO_SCALE,
+                        help="the base warehouse's scale (1.0: 20M transactions over its three days)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a drop may take to reach Gold")
     parser.add_argument("--settle-timeout", type=float, default=600,
                         help="seconds the pipeline may take to go quiet before a drop")
@@ -343,16 +347,18 @@ def main(argv: list[str] | None = None) -> int:
     env.update(MEDALLION_DATA_DIR=str(data_dir), DAGSTER_HOME=str(data_dir / "dagster_home"))
     today = datetime.now(timezone.utc).date()
     day = today.isoformat()
-    base_command = ["demo", "--days", "3", "--start-date", (today - timedelta(days=2)).isoformat()]
+    base_command = ["demo", "--scale", str(args.scale), "--days", "3",
+                    "--start-date", (today - timedelta(days=2)).isoformat()]
 
     result = {**new_result("latency", data_dir),
               "base_warehouse": "medallion " + " ".join(base_command), "day": day,
-              "drop_command": f"medallion drop --source transactions --rows {args.rows} --day {day} --clean",
+              "drop_command": f"medallion drop --source transactions --rows {args.rows} --day {day} "
+                              f"--scale {args.scale} --clean",
               "drops": []}
     started = time.time()
     try:
         print(f"building the base warehouse in {data_dir}: medallion {' '.join(base_command)}", flush=True)
-        medallion(env, *base_command, timeout=900)
+        medallion(env, *base_command, timeout=3600)
         result["base_build_seconds"] = round(time.time() - started, 1)
         dev_log = data_dir / "dagster_dev.log"
         with dagster_dev(env, dev_log) as (dev, port):
@@ -360,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             pipeline = Pipeline(data_dir / "dagster_home", data_dir / "warehouse.duckdb", dev, dev_log)
             result["startup_settle_seconds"] = round(pipeline.wait_until_settled(args.settle_timeout), 1)
             for number in range(1, args.drops + 1):
-                drop = measure_drop(pipeline, env, day, args.rows, args.timeout)
+                drop = measure_drop(pipeline, env, day, args.rows, args.scale, args.timeout)
                 # The runs are read once all have ended: the rest of Gold follows the visible rows.
                 pipeline.wait_until_settled(args.settle_timeout)
                 drop["runs"] = pipeline.runs_between(drop["landed_at"] - 1, drop["visible_at"])

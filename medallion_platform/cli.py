@@ -65,7 +65,8 @@ def cmd_drop(args: argparse.Namespace) -> int:
     config = GenerateConfig(scale=args.scale, seed=args.seed,
                             dirty=DirtyRates.none() if args.clean else DirtyRates())
     with tempfile.TemporaryDirectory(prefix="medallion-drop-") as folder:
-        dropped = drop_batch(config, args.source, args.rows, date.fromisoformat(args.day), Path(folder))
+        dropped = drop_batch(config, args.source, args.rows, date.fromisoformat(args.day), Path(folder),
+                             resend=args.resend)
         landed = landing.put_file(Path(folder) / dropped.key, dropped.key)
     print(f"{dropped.rows:>12,}  {landed.key}")
     return 0
@@ -215,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="the scale the warehouse was built at, so the rows name its customers and products")
     drop.add_argument("--seed", type=int, default=DEFAULT_SEED)
     drop.add_argument("--clean", action="store_true", help="no dirty rows: every row reaches Silver")
+    drop.add_argument("--resend", action="store_true",
+                      help="customers or products: new versions of existing records instead of new ones")
     drop.set_defaults(func=cmd_drop)
 
     commands.add_parser("summary", help="rows per layer, rejects and quarantine").set_defaults(func=cmd_summary)

@@ -749,15 +749,17 @@ ID_PREFIXES = {"customers": "C", "products": "P", "transactions": "TRX", "events
 
 
 def drop_batch(config: GenerateConfig, source: str, rows: int, day: date, out_dir: Path,
-               drop_number: int | None = None) -> GeneratedFile:
+               drop_number: int | None = None, resend: bool = False) -> GeneratedFile:
     """One more file for `source` on `day`, written under `out_dir` as
     `<source>/<day>/<source>_<YYYYMMDD>_drop<drop number><suffix>`: a feed's next delivery after the demo.
 
     Rows come from the Generator's own row functions with the demo's scale and seed, so customer and
     product ids, prices and vocabularies are the demo's; each drop draws its rows from its own random
     streams, and every record is new (no re-sent versions), under an id no earlier drop or demo file
-    has (see MAX_DROP_ROWS). `config.dirty` decides the dirt; DirtyRates.none() gives a file whose
-    every row reaches Silver.
+    has (see MAX_DROP_ROWS). With `resend`, a customers or products file instead sends new versions of
+    `rows` distinct existing records, spread evenly over all of them, as a CRM re-exports the records
+    it changed. `config.dirty` decides the dirt; DirtyRates.none() gives a file whose every row
+    reaches Silver.
     """
     if not 1 <= rows <= MAX_DROP_ROWS:
         raise ValueError(f"rows={rows} must be between 1 and {MAX_DROP_ROWS:,}")
@@ -766,6 +768,12 @@ def drop_batch(config: GenerateConfig, source: str, rows: int, day: date, out_di
         drop_number = time.time_ns() // 1_000_000
     gen = Generator(replace(config, start_date=day))  # customers register before the day they arrive
     first_number = drop_number * MAX_DROP_ROWS
+    if resend:
+        if source not in ("customers", "products"):
+            raise ValueError(f"--resend applies to customers and products, not {source}: they have versions")
+        existing = gen.n_customers if source == "customers" else gen.n_products
+        if rows > existing:
+            raise ValueError(f"rows={rows} is more than the {existing:,} {source} at scale {config.scale}")
 
     def make(rng: np.random.Generator, start: int, stop: int) -> pa.RecordBatch:
         numbers = np.arange(first_number + start, first_number + stop)
@@ -774,7 +782,10 @@ def drop_batch(config: GenerateConfig, source: str, rows: int, day: date, out_di
         if source == "events":
             return gen.events(rng, numbers, day, max(2, rows // 5))
         existing = gen.n_customers if source == "customers" else gen.n_products
-        batch = (gen.customers if source == "customers" else gen.products)(rng, rng.integers(0, existing, stop - start), 0)
+        make_records = gen.customers if source == "customers" else gen.products
+        if resend:  # every (existing / rows)-th record, so the ids are distinct across chunks
+            return make_records(rng, np.arange(start, stop) * existing // rows, 1)
+        batch = make_records(rng, rng.integers(0, existing, stop - start), 0)
         key = batch.schema.get_field_index(spec.primary_key)
         sampled = batch.column(key)  # the dirt leaves a few customers without an id: they stay so
         fresh = pc.if_else(pc.equal(sampled, ""), "", _ids(ID_PREFIXES[source], numbers, 1))

@@ -11,7 +11,7 @@ import pytest
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.cli import DEFAULT_SEED, DEMO_SCALE, main
 from medallion_platform.defs.dbt import dbt_resource
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.generate import DirtyRates, GenerateConfig, drop_batch, generate
 from medallion_platform.sources import SOURCES
 
 DAY = "2026-11-23"
@@ -116,3 +116,34 @@ def test_clean_drops_lose_no_row_in_bronze_or_silver(capsys, local_settings, tmp
         assert count("silver.products") == dropped["products"]
         assert count("silver.transactions") == dropped["transactions"]
         assert count("bronze.events") == dropped["events"]
+
+
+def test_resend_lands_new_versions_of_existing_customers(capsys, local_settings, tmp_path, monkeypatch):
+    """A CRM re-export: the drop's customers already exist, so Silver keeps as many customers as before
+    and takes the dropped rows as their current versions."""
+    demo_day = (date.fromisoformat(DAY) - timedelta(days=1)).isoformat()
+    landing_root = Path(local_settings.landing.root)
+    generate(GenerateConfig(scale=DEMO_SCALE, seed=DEFAULT_SEED, days=1, start_date=date.fromisoformat(demo_day),
+                            dirty=DirtyRates.none()), landing_root)
+    demo_ids = ids_in(landing_root, "customers")
+    path, printed = drop(capsys, local_settings, "customers", 300, "--clean", "--resend")
+    ids = [row[0] for row in read(path, "SELECT customer_id FROM feed")]
+    assert printed == len(set(ids)) == 300 and set(ids) <= demo_ids
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, local_settings.landing, SOURCES["customers"])
+    monkeypatch.setenv("MEDALLION_DUCKDB_PATH", str(warehouse))
+    invocation = dbt_resource().cli(["build", "--select", "+customers", "--exclude", "test_name:relationships"], target_path=tmp_path / "target",
+                                    raise_on_error=False).wait()
+    assert invocation.is_successful(), invocation.get_error()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        current = dict(con.execute("SELECT _source_file LIKE '%drop%', count(*) FROM silver.customers GROUP BY 1").fetchall())
+    assert current == {False: len(demo_ids) - 300, True: 300}
+
+
+@pytest.mark.parametrize("source, rows, reason", [("transactions", 10, "applies to customers and products"),
+                                                  ("customers", 10**6, "more than the")])
+def test_resend_refuses_what_it_cannot_send(source, rows, reason, tmp_path):
+    with pytest.raises(ValueError, match=reason):
+        drop_batch(GenerateConfig(scale=DEMO_SCALE), source, rows, date.fromisoformat(DAY), tmp_path, resend=True)
