@@ -131,12 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
 
     # The new days are the last ones the partitions have (today is the last), one per kind per repetition.
+    # A run's window looks one day back for late files, so a day with no file follows the base and each
+    # re-send day: a transactions-only day's window then holds its own file alone, not a customers file.
     today = datetime.now(timezone.utc).date()
-    new_days = len(DAY_KINDS) * args.repetitions
-    start = today - timedelta(days=new_days + args.days - 1)
+    kinds = [None, *([*DAY_KINDS, None] * args.repetitions)][:-1]
+    schedule = [(kind, (today - timedelta(days=len(kinds) - 1 - number)).isoformat())
+                for number, kind in enumerate(kinds) if kind is not None]
+    start = today - timedelta(days=len(kinds) - 1 + args.days)
     base_command = ["demo", "--scale", str(args.scale), "--days", str(args.days), "--start-date", start.isoformat()]
-    schedule = [(kind, (today - timedelta(days=new_days - 1 - number)).isoformat())
-                for number, kind in enumerate(list(DAY_KINDS) * args.repetitions)]
 
     config = GenerateConfig(scale=args.scale)
     result = {**new_result("incremental", data_dir), "base_warehouse": "medallion " + " ".join(base_command),
