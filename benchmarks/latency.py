@@ -335,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=500, help="transactions per dropped file")
     parser.add_argument("--scale", type=float, default=DEMO_SCALE,
                         help="the base warehouse's scale (1.0: 20M transactions over its three days)")
+    parser.add_argument("--quiet-days", type=int, default=0,
+                        help="days with no file between the base's last day and today's drops: with 1, a drop's "
+                             "one-day lookback for late files holds no customers or products file of the base")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a drop may take to reach Gold")
     parser.add_argument("--settle-timeout", type=float, default=600,
                         help="seconds the pipeline may take to go quiet before a drop")
@@ -348,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     today = datetime.now(timezone.utc).date()
     day = today.isoformat()
     base_command = ["demo", "--scale", str(args.scale), "--days", "3",
-                    "--start-date", (today - timedelta(days=2)).isoformat()]
+                    "--start-date", (today - timedelta(days=2 + args.quiet_days)).isoformat()]
 
     result = {**new_result("latency", data_dir),
               "base_warehouse": "medallion " + " ".join(base_command), "day": day,
