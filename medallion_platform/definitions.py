@@ -17,7 +17,7 @@ from medallion_platform.defs.events import events_flattened
 from medallion_platform.defs.landing import build_landing_assets
 from medallion_platform.defs.raw import build_raw_assets
 from medallion_platform.defs.sensors import landing_sensors
-from medallion_platform.settings import Settings, get_settings
+from medallion_platform.settings import DEFAULT_DBT_EXECUTABLE, Settings, get_settings
 from medallion_platform.warehouse import DuckDBWarehouse, Warehouse
 
 # The main job: generated files all the way to Gold.
@@ -39,7 +39,10 @@ def warehouse_resource(settings: Settings) -> Warehouse:
     return snowflake_warehouse(settings.snowflake)
 
 
-def build_definitions(settings: Settings) -> Definitions:
+def build_definitions(settings: Settings, *, warehouse: Warehouse | None = None,
+                      dbt_executable: str = DEFAULT_DBT_EXECUTABLE) -> Definitions:
+    """The code location for these settings; `warehouse` and `dbt_executable` replace the ones the
+    settings choose (a test harness's stand-ins)."""
     return Definitions(
         assets=[
             *build_raw_assets(settings.raw_dir),
@@ -54,8 +57,8 @@ def build_definitions(settings: Settings) -> Definitions:
         schedules=[nightly_full_refresh],
         resources={
             "landing": settings.landing,
-            "warehouse": warehouse_resource(settings),
-            "dbt": dbt_resource(settings.dbt_executable),
+            "warehouse": warehouse or warehouse_resource(settings),
+            "dbt": dbt_resource(dbt_executable),
             "alerts": AlertChannel(webhook_url=EnvVar(ALERT_WEBHOOK_VARIABLE) if settings.alert_webhook else None),
         },
         # One process per run: steps share the DuckDB file, and per-step process start-up (~4 s of

@@ -24,8 +24,6 @@ SNOWFLAKE_VARIABLES = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWOR
                        "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE")
 # An account identifier (`myorg-myaccount`, or a locator such as `xy12345.eu-west-1`), not a URL.
 SNOWFLAKE_ACCOUNT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-# Stand-ins for Snowflake that only the test harness uses (medallion_platform/snowflake/fake_dbt.py).
-SNOWFLAKE_EMULATORS = ("", "fakesnow")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 # Every asset that writes the warehouse takes this pool. DuckDB allows one writer process per file, so
@@ -50,8 +48,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class SnowflakeSettings:
     # The storage integration the landing stage authenticates with (sql/snowflake/01_integration_and_stage.sql).
-    storage_integration: str | None
-    emulator: str  # "" in a deployment; "fakesnow" under the test harness
+    storage_integration: str
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,6 @@ class Settings:
     data_dir: Path
     duckdb_path: Path
     landing: LandingZone
-    dbt_executable: str
     duckdb_threads: int
     duckdb_memory_limit: str
     snowflake: SnowflakeSettings | None = None
@@ -148,14 +144,13 @@ def _snowflake(landing: LandingZone) -> SnowflakeSettings:
     if not isinstance(landing, S3LandingZone):
         raise SettingsError("MEDALLION_WAREHOUSE=snowflake copies from an external stage on the landing "
                             "bucket: set MEDALLION_LANDING=s3")
-    emulator = _choice("MEDALLION_SNOWFLAKE_EMULATOR", "", SNOWFLAKE_EMULATORS)
-    integration = os.environ.get("MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION", "").strip() or None
-    if integration is None and not emulator:
+    integration = os.environ.get("MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION", "").strip()
+    if not integration:
         raise SettingsError("MEDALLION_WAREHOUSE=snowflake needs MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION "
                             "(the storage integration the landing stage uses)")
-    if integration is not None and not IDENTIFIER.fullmatch(integration):
+    if not IDENTIFIER.fullmatch(integration):
         raise SettingsError(f"MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION={integration!r} is not an identifier")
-    return SnowflakeSettings(storage_integration=integration, emulator=emulator)
+    return SnowflakeSettings(storage_integration=integration)
 
 
 def _alert_webhook() -> bool:
@@ -181,7 +176,6 @@ def get_settings() -> Settings:
     os.environ["DBT_TARGET_PATH"] = str(data_dir / "dbt_target")
     # The dbt profile's output (sql/profiles.yml) is the warehouse's name.
     os.environ["MEDALLION_DBT_TARGET"] = warehouse
-    dbt_executable = os.environ.get("MEDALLION_DBT_EXECUTABLE", "").strip() or DEFAULT_DBT_EXECUTABLE
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
-                    dbt_executable=dbt_executable, duckdb_threads=duckdb_threads,
+                    duckdb_threads=duckdb_threads,
                     duckdb_memory_limit=duckdb_memory_limit, snowflake=snowflake, alert_webhook=_alert_webhook())

@@ -3,7 +3,6 @@ real pipeline run that every test of its results reads."""
 
 import os
 import socket
-import sys
 import uuid
 from datetime import date, timedelta
 
@@ -18,8 +17,7 @@ from medallion_platform.settings import Settings, get_settings
 MEDALLION_VARIABLES = (
     "MEDALLION_DATA_DIR", "MEDALLION_DUCKDB_PATH", "MEDALLION_WAREHOUSE", "MEDALLION_LANDING",
     "MEDALLION_LANDING_DIR", "MEDALLION_S3_BUCKET", "MEDALLION_S3_PREFIX", "MEDALLION_S3_ENDPOINT_URL",
-    "MEDALLION_SNOWFLAKE_EMULATOR", "MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION", "MEDALLION_DBT_EXECUTABLE",
-    "MEDALLION_FAKESNOW_DIR", "MEDALLION_ALERT_WEBHOOK_URL", "MEDALLION_DUCKDB_THREADS", "MEDALLION_DUCKDB_MEMORY_LIMIT",
+    "MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION", "MEDALLION_FAKESNOW_DIR", "MEDALLION_ALERT_WEBHOOK_URL", "MEDALLION_DUCKDB_THREADS", "MEDALLION_DUCKDB_MEMORY_LIMIT",
 )
 
 PIPELINE_RUN = {"scale": 0.0005, "seed": 11, "days": 3, "start_date": "2026-11-20"}
@@ -140,20 +138,11 @@ SNOWFLAKE_ENV = {
 }
 
 
-def fake_dbt_executable(folder) -> str:
-    """A `dbt` that runs the real dbt CLI against fakesnow (medallion_platform/snowflake/fake_dbt.py)."""
-    shim = folder / "fake_dbt"
-    shim.write_text(f"#!{sys.executable}\nimport sys\nfrom medallion_platform.snowflake.fake_dbt "
-                    "import main\nsys.exit(main())\n")
-    shim.chmod(0o755)
-    return str(shim)
-
-
-def snowflake_environment(env: pytest.MonkeyPatch, folder, bucket: str, endpoint: str) -> pytest.MonkeyPatch:
-    """The settings of MEDALLION_WAREHOUSE=snowflake on fakesnow, landing on the S3 server's `bucket`
-    (MEDALLION_DATA_DIR and MEDALLION_FAKESNOW_DIR are the caller's)."""
-    variables = {**SNOWFLAKE_ENV, "MEDALLION_WAREHOUSE": "snowflake", "MEDALLION_SNOWFLAKE_EMULATOR": "fakesnow",
-                 "MEDALLION_DBT_EXECUTABLE": fake_dbt_executable(folder), "MEDALLION_LANDING": "s3",
+def snowflake_environment(env: pytest.MonkeyPatch, bucket: str, endpoint: str) -> pytest.MonkeyPatch:
+    """The settings of MEDALLION_WAREHOUSE=snowflake, landing on the S3 server's `bucket`
+    (MEDALLION_DATA_DIR is the caller's; fakesnow_harness.fakesnow_definitions plays Snowflake)."""
+    variables = {**SNOWFLAKE_ENV, "MEDALLION_WAREHOUSE": "snowflake", "MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION": "LANDING_S3",
+                 "MEDALLION_LANDING": "s3",
                  "MEDALLION_S3_BUCKET": bucket, "MEDALLION_S3_ENDPOINT_URL": endpoint}
     # get_settings exports these for dbt; set them here so leaving the test restores them.
     for exported in ("MEDALLION_DUCKDB_PATH", "MEDALLION_DBT_TARGET", "DBT_TARGET_PATH"):

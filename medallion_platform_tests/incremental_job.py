@@ -2,7 +2,11 @@
 processes (`dagster job execute -m medallion_platform_tests.incremental_job -a incremental_job`) or in
 this one. Its assets and their dbt tests, on the real definitions for the current settings; not the Python
 check that reads the Gold facts afterwards (it reads the warehouse, which fakesnow opens to one process
-at a time, while a real warehouse takes readers at any time)."""
+at a time, while a real warehouse takes readers at any time). With Snowflake settings, Snowflake is
+fakesnow over the databases in MEDALLION_FAKESNOW_DIR (fakesnow_harness)."""
+
+import os
+from pathlib import Path
 
 from dagster import AssetCheckKey, AssetKey, AssetSelection, Definitions, JobDefinition, define_asset_job
 
@@ -15,6 +19,14 @@ def incremental_job() -> JobDefinition:
     from medallion_platform.definitions import build_definitions  # noqa: PLC0415  (reads the settings)
     from medallion_platform.settings import get_settings  # noqa: PLC0415
 
+    settings = get_settings()
+    if settings.snowflake is None:
+        defs = build_definitions(settings)
+    else:
+        from medallion_platform_tests.fakesnow_harness.fake_dbt import DB_PATH_VARIABLE  # noqa: PLC0415
+        from medallion_platform_tests.fakesnow_harness.warehouse import fakesnow_definitions  # noqa: PLC0415
+
+        defs = fakesnow_definitions(settings, Path(os.environ[DB_PATH_VARIABLE]))
     selection = AssetSelection.assets(*INCREMENTAL_ASSETS) - AssetSelection.checks(VOLUME_CHECK)
     job = define_asset_job("incremental", selection=selection)
-    return Definitions.merge(build_definitions(get_settings()), Definitions(jobs=[job])).resolve_job_def("incremental")
+    return Definitions.merge(defs, Definitions(jobs=[job])).resolve_job_def("incremental")

@@ -68,7 +68,7 @@ def test_every_asset_is_described_and_every_warehouse_writer_shares_the_pool():
 def test_on_snowflake_the_incremental_step_alone_has_a_pool_of_its_own(clean_env, tmp_path):
     """Snowflake takes concurrent writers, but not two runs replacing silver.transactions_revisited at once:
     that step's pool is the one the production instance keeps at one step (deploy/dagster.yaml)."""
-    snowflake_environment(clean_env, tmp_path, "landing", "http://127.0.0.1:9")
+    snowflake_environment(clean_env, "landing", "http://127.0.0.1:9")
     clean_env.setenv("MEDALLION_DATA_DIR", str(tmp_path))
     pools = {op.name: op.pool for assets_def in build_definitions(get_settings()).assets
              for op in assets_def.node_def.iterate_op_defs() if op.pool}

@@ -25,12 +25,12 @@ import pytest
 import yaml
 from dagster import AssetSelection, DagsterEventType, DagsterInstance, Definitions, define_asset_job
 
-from medallion_platform.definitions import build_definitions
 from medallion_platform.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.settings import CHANGE_SET_POOL, get_settings
-from medallion_platform.snowflake.fake_dbt import fake_snowflake
 from medallion_platform_tests.conftest import snowflake_environment
+from medallion_platform_tests.fakesnow_harness.fake_dbt import DB_PATH_VARIABLE, fake_snowflake
+from medallion_platform_tests.fakesnow_harness.warehouse import fakesnow_definitions
 from medallion_platform_tests.incremental_job import INCREMENTAL_ASSETS, incremental_job
 from medallion_platform_tests.snapshots import differences, snapshot_rows
 
@@ -48,10 +48,10 @@ TABLES = {"silver.transactions": "transaction_id",
 def _use(env: pytest.MonkeyPatch, folder: Path) -> Definitions:
     """Definitions over the warehouse (fakesnow files) and data folder under `folder`."""
     env.setenv("MEDALLION_DATA_DIR", str(folder / "data"))
-    env.setenv("MEDALLION_FAKESNOW_DIR", str(folder / "fakesnow"))
+    env.setenv(DB_PATH_VARIABLE, str(folder / "fakesnow"))  # for incremental_job in other processes
     jobs = [define_asset_job("bronze", selection=AssetSelection.assets(*BRONZE)),
             define_asset_job("first_day", selection=AssetSelection.groups("silver") | AssetSelection.assets(*INCREMENTAL_ASSETS))]
-    return Definitions.merge(build_definitions(get_settings()), Definitions(jobs=jobs))
+    return Definitions.merge(fakesnow_definitions(get_settings(), folder / "fakesnow"), Definitions(jobs=jobs))
 
 
 def _tables(folder: Path) -> dict:
@@ -90,7 +90,7 @@ def _step_intervals(home: Path) -> list[tuple[float, float]]:
 
 def test_overlapping_incremental_runs_end_where_the_same_runs_in_order_do(tmp_path, s3_bucket, s3_endpoint,
                                                                           clean_env):
-    env = snowflake_environment(clean_env, tmp_path, s3_bucket, s3_endpoint)
+    env = snowflake_environment(clean_env, s3_bucket, s3_endpoint)
     generate(FEEDS, tmp_path / "raw")
     base = tmp_path / "base"
     defs = _use(env, base)

@@ -3,7 +3,7 @@
 fakesnow's DuckDB is given httpfs (from the duckdb-ext-httpfs package) and an S3 secret for the moto
 endpoint, which is what the stage's storage integration gives Snowflake. Files are landed with
 S3LandingZone.put_file and loaded through dagster_snowflake's SnowflakeResource, built from SNOWFLAKE_*
-variables, with the loader's `fakesnow=True` statement forms.
+variables, with the COPY forms fakesnow runs (fakesnow_harness.warehouse.FakesnowCopy) and its rewrites.
 """
 
 import csv
@@ -12,16 +12,19 @@ from datetime import timezone
 from pathlib import Path
 
 import duckdb
-import fakesnow
 import pytest
 import sqlglot
 
 from medallion_platform.bronze import loader as duckdb_loader
+from medallion_platform.events_flatten import DuckDBFlatten, replace_flattened_view
 from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.landing import S3LandingZone
 from medallion_platform.snowflake import bronze, ddl
+from medallion_platform.snowflake.events_flatten import SnowflakeFlatten
 from medallion_platform.snowflake.warehouse import snowflake_resource
 from medallion_platform.sources import SOURCES, get_source
+from medallion_platform_tests.fakesnow_harness.fake_dbt import fake_snowflake
+from medallion_platform_tests.fakesnow_harness.warehouse import FAKESNOW_COPY
 
 SNOWFLAKE_ENV = {
     "SNOWFLAKE_ACCOUNT": "fake", "SNOWFLAKE_USER": "loader", "SNOWFLAKE_PASSWORD": "secret",
@@ -40,7 +43,7 @@ def snowflake(landing, clean_env):
     """A SnowflakeResource on a fresh fakesnow, whose DuckDB reads the moto bucket."""
     for name, value in SNOWFLAKE_ENV.items():
         clean_env.setenv(name, value)
-    with fakesnow.patch():
+    with fake_snowflake():
         resource = snowflake_resource().process_config_and_initialize()
         with resource.get_connection() as connection:
             # One DuckDB database serves every fake connection: the extension and secret stay loaded.
@@ -50,11 +53,11 @@ def snowflake(landing, clean_env):
 
 @pytest.fixture
 def stage(landing) -> bronze.ExternalStage:
-    return bronze.ExternalStage.for_landing(landing, aws_key_id="testing", aws_secret_key="testing")
+    return bronze.ExternalStage.for_landing(landing, storage_integration="LANDING_S3")  # fakesnow ignores it
 
 
 def load(snowflake, landing, stage, source: str):
-    return bronze.load_source(snowflake, landing, get_source(source), stage, fakesnow=True)
+    return bronze.load_source(snowflake, landing, get_source(source), stage, forms=FAKESNOW_COPY)
 
 
 def query(snowflake, sql: str, params=None) -> list[tuple]:
@@ -98,7 +101,14 @@ def bronze_rows(fetch, table: str, source) -> list[tuple]:
     return [tuple(row) for row in rows]
 
 
+def json_values(rows: list[tuple]) -> list[tuple]:
+    """JSON text from two engines (payloads, arrays, raw JSON records): compared as values, not spacing."""
+    return [tuple(json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v for v in row) for row in rows]
+
+
 def test_every_source_loads_as_the_duckdb_loader_loads_the_same_files(snowflake, landing, stage, tmp_path):
+    """The rules both loaders implement, on the same generated files: the same Bronze rows, the same
+    rejects with the same reasons, the same ledger, and the same flattened events view over them."""
     raw = tmp_path / "raw"
     generate(GenerateConfig(scale=0.0005, days=1), raw)
     assert drop_ragged_csv_lines(raw / "customers/2026-11-20/customers_20261120.csv") > 0
@@ -121,8 +131,21 @@ def test_every_source_loads_as_the_duckdb_loader_loads_the_same_files(snowflake,
     expected_rejects = con.execute(rejects.format("bronze.rejects")).fetchall()
     assert query(snowflake, rejects.format(bronze.REJECTS)) == expected_rejects
     assert {r[0] for r in expected_rejects} == {"customers", "events"}  # the generator's dirt, typed and parsed
+    # A rejected JSON line is kept as its text on both (a CSV record as its line on DuckDB, its fields on Snowflake).
+    raw = "SELECT file_key, row_number, raw_record FROM {} WHERE source = 'events' ORDER BY 1, 2"
+    assert query(snowflake, raw.format(bronze.REJECTS)) == con.execute(raw.format("bronze.rejects")).fetchall()
     ledger = "SELECT source, file_key, etag, status, rows_loaded, rows_rejected FROM {} ORDER BY file_key"
     assert query(snowflake, ledger.format(bronze.LEDGER)) == con.execute(ledger.format("bronze.load_ledger")).fetchall()
+
+    on_duckdb = replace_flattened_view(DuckDBFlatten(con), "gold")
+    with snowflake.get_connection() as connection:
+        on_snowflake = replace_flattened_view(SnowflakeFlatten(connection.cursor()), "gold")
+    assert on_snowflake.columns == on_duckdb.columns
+    columns = ", ".join(f'"{c.name.upper()}"' for c in on_duckdb.columns
+                        if c.name not in ("_ingested_at", "_load_id", "_file_last_modified"))
+    view = f"SELECT {columns} FROM gold.events_flattened ORDER BY _source_file, _row_number"
+    expected_events = json_values(con.execute(view).fetchall())
+    assert len(expected_events) > 0 and json_values(query(snowflake, view)) == expected_events
 
 
 def test_loading_again_loads_nothing(snowflake, landing, stage, tmp_path):
@@ -230,12 +253,12 @@ def test_an_unreadable_file_is_recorded_failed_and_the_others_load(snowflake, la
 
 
 def test_under_fakesnow_a_ragged_csv_fails_whole(snowflake, landing, stage, tmp_path):
-    """What Snowflake loads with ON_ERROR = CONTINUE, fakesnow (no ON_ERROR) refuses: say so, lose nothing silently."""
+    """What Snowflake loads with ON_ERROR = CONTINUE, fakesnow (no ON_ERROR) refuses: the file fails, nothing is lost silently."""
     land(landing, tmp_path, "customers/2026-11-20/c.csv",
          f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\nC2,Cut Short\n")
     report = load(snowflake, landing, stage, "customers")
     assert report.files[0].status == "failed"
-    assert "fakesnow runs COPY without ON_ERROR" in report.files[0].detail
+    assert report.files[0].detail.startswith("customers/2026-11-20/c.csv: ")
     assert query(snowflake, "SELECT count(*) FROM BRONZE.CUSTOMERS") == [(0,)]
 
 
@@ -296,13 +319,13 @@ def test_production_statements_use_snowflake_forms_and_parse():
     stage = bronze.ExternalStage(url="s3://landing/feeds/", storage_integration="LANDING_S3")
     header = ["age", *(c for c in get_source("customers").column_names if c != "age")]
     for source in SOURCES.values():
-        sql = bronze.copy_statement(source, stage, f"{source.name}/2026-11-20/f", header, fakesnow=False)
+        sql = bronze.copy_statement(source, stage, f"{source.name}/2026-11-20/f", header)
         sqlglot.parse_one(sql, read="snowflake")
         assert "METADATA$FILENAME, METADATA$FILE_ROW_NUMBER" in sql
         assert ("ON_ERROR = CONTINUE" in sql) == (source.format == "csv")
-        fake = bronze.copy_statement(source, stage, f"{source.name}/2026-11-20/f", header, fakesnow=True)
+        fake = bronze.copy_statement(source, stage, f"{source.name}/2026-11-20/f", header, FAKESNOW_COPY)
         assert "METADATA$" not in fake and "ON_ERROR" not in fake
-    csv_copy = bronze.copy_statement(get_source("customers"), stage, "customers/2026-11-20/f", header, fakesnow=False)
+    csv_copy = bronze.copy_statement(get_source("customers"), stage, "customers/2026-11-20/f", header)
     assert "FROM (SELECT METADATA$FILENAME, METADATA$FILE_ROW_NUMBER, $2, $3, $4, $5, $6, $7, $1, $8, $9, $10 " \
            "FROM @BRONZE.LANDING) FILES = ('customers/2026-11-20/f')" in csv_copy
     ddl = stage.create_sql()
@@ -331,8 +354,8 @@ def test_copy_names_a_key_with_quotes_or_backslashes_exactly(key):
     """Snowflake reads backslash escapes in a string literal: FILES must still name the key itself."""
     stage = bronze.ExternalStage(url="s3://landing/feeds/", storage_integration="LANDING_S3")
     header = get_source("customers").column_names
-    for fakesnow_form in (False, True):
-        statement = sqlglot.parse_one(bronze.copy_statement(get_source("customers"), stage, key, header, fakesnow_form),
+    for forms in (bronze.SNOWFLAKE_COPY, FAKESNOW_COPY):
+        statement = sqlglot.parse_one(bronze.copy_statement(get_source("customers"), stage, key, header, forms),
                                       read="snowflake")
         files = [p for p in statement.args["params"] if p.this.name.upper() == "FILES"][0]
         assert [literal.name for literal in files.find_all(sqlglot.exp.Literal)] == [key]

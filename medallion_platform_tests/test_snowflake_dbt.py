@@ -3,13 +3,13 @@
 One set of generated feeds (two landing days, plus a few hand-written rows for the cleaning rules whose
 SQL differs between the warehouses) is loaded by the real DuckDB Bronze loader; the very same Bronze
 rows, every column and the lineage included, are copied into a fakesnow database. Then the real dbt CLI
-builds both: `dbt build` on DuckDB, and `python -m medallion_platform.snowflake.fake_dbt build --target
+builds both: `dbt build` on DuckDB, and `python -m medallion_platform_tests.fakesnow_harness.fake_dbt build --target
 snowflake` (dbt-snowflake under fakesnow.patch, in its own process). Day 1 is a full build; day 2 is
 landed afterwards and built incrementally (the window variables set as Dagster sets them), which on
 Snowflake runs silver.transactions' delete+insert and the Gold facts' pre-hook deletes. After each
 round every Silver and Gold relation must hold the same rows on both: money to the cent.
 
-What this cannot show (see medallion_platform/snowflake/fake_dbt.py): fakesnow executes on DuckDB, so
+What this cannot show (see fakesnow_harness/fake_dbt.py): fakesnow executes on DuckDB, so
 Snowflake's own reading of dates, numbers and division is not exercised. The non-money ratios of
 gold.inventory_status are DOUBLE here and NUMBER on real Snowflake, so they are compared to 1e-9.
 """
@@ -117,7 +117,7 @@ class Warehouses:
         commands = {
             "duckdb": ([str(Path(sys.executable).with_name("dbt")), "build", *dirs],
                        {"MEDALLION_DBT_TARGET": "duckdb", "MEDALLION_DUCKDB_PATH": str(self.duckdb_path)}),
-            "snowflake": ([sys.executable, "-m", "medallion_platform.snowflake.fake_dbt", "build",
+            "snowflake": ([sys.executable, "-m", "medallion_platform_tests.fakesnow_harness.fake_dbt", "build",
                            "--target", "snowflake", *dirs],
                           {"MEDALLION_FAKESNOW_DIR": str(self.fakesnow_dir), **SNOWFLAKE_ENV}),
         }

@@ -1,12 +1,11 @@
 """The Snowflake DDL renderer: every statement parses in sqlglot's Snowflake dialect (and where sqlglot
 only has an opaque Command, the COPY / MERGE inside does), the checked-in files are what the renderer
-produces, objects follow the source registry, bad parameters are refused by name, the CLI writes the
-files, and the tasks' MERGE keeps the latest version of a key (run on DuckDB through sqlglot)."""
+produces, objects follow the source registry, bad parameters are refused by name, and the CLI writes the
+files. Silver is not here: it is the dbt models, on Snowflake as on DuckDB."""
 
 import dataclasses
 import re
 from datetime import datetime
-from decimal import Decimal
 
 import duckdb
 import pytest
@@ -19,7 +18,7 @@ from medallion_platform.landing import KEY_PATTERN
 from medallion_platform.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from medallion_platform.snowflake.ddl import (
     FILES, LINEAGE, LINEAGE_NAMES, PIPE_LOAD_ID, SnowflakeParams, bronze_columns, key_pattern, render_files,
-    render_statements, silver_rules, snowflake_type,
+    render_statements, snowflake_type,
 )
 from medallion_platform.sources import SOURCES, Column, Source
 
@@ -29,7 +28,6 @@ CHECKED_IN = PROJECT_ROOT / "sql" / "snowflake"
 # COMMAND_EXAMPLES below, so when sqlglot learns one, that test fails and this list must shrink.
 COMMAND_ONLY = {
     "CREATE PIPE": r"CREATE (OR REPLACE )?PIPE ",
-    "CREATE STREAM": r"CREATE (OR REPLACE )?STREAM ",
     "CREATE TASK": r"CREATE (OR REPLACE )?TASK ",
     "ALTER TASK": r"ALTER TASK ",
     "CREATE ROLE": r"CREATE ROLE ",
@@ -39,7 +37,6 @@ COMMAND_ONLY = {
 }
 COMMAND_EXAMPLES = [
     ("CREATE PIPE", "CREATE PIPE IF NOT EXISTS d.s.p AUTO_INGEST = TRUE AS COPY INTO d.s.t FROM @d.s.st"),
-    ("CREATE STREAM", "CREATE STREAM IF NOT EXISTS d.s.x ON TABLE d.s.t APPEND_ONLY = TRUE"),
     ("CREATE TASK", "CREATE OR REPLACE TASK d.s.k WAREHOUSE = w SCHEDULE = '5 MINUTE' AS SELECT 1"),
     ("ALTER TASK", "ALTER TASK d.s.k RESUME"),
     ("CREATE ROLE", "CREATE ROLE IF NOT EXISTS r"),
@@ -110,7 +107,7 @@ def test_snowflake_objects_sqlglot_parses_are_real_expressions(rendered):
     kinds = {parse(s).args.get("kind") for f in ("01_integration_and_stage.sql", "02_file_formats.sql")
              for s in rendered[f]}
     assert {"DATABASE", "SCHEMA", "WAREHOUSE", "STORAGE INTEGRATION", "STAGE", "FILE FORMAT"} <= kinds
-    grants = [parse(s) for s in rendered["06_grants.sql"] if not command_kind(s)]
+    grants = [parse(s) for s in rendered["05_grants.sql"] if not command_kind(s)]
     assert {g.args["kind"] for g in grants} >= {"DATABASE", "WAREHOUSE", "SCHEMA", "STAGE", "FILE FORMAT", "TABLE"}
     assert all(isinstance(g, exp.Grant) for g in grants)
 
@@ -157,45 +154,27 @@ def test_file_formats_cover_every_registry_format(rendered):
     assert "TYPE = PARQUET" in formats["ff_parquet"]
 
 
-def test_each_task_merges_its_stream_into_silver_on_the_primary_key(rendered):
-    tasks = statements_starting("05_streams_and_tasks.sql", "CREATE OR REPLACE TASK MEDALLION.silver", rendered)
-    streams = statements_starting("05_streams_and_tasks.sql", "CREATE STREAM", rendered)
-    silver = {parse(s).this.this.name: parse(s).this for s in
-              statements_starting("05_streams_and_tasks.sql", "CREATE TABLE IF NOT EXISTS MEDALLION.silver", rendered)}
-    assert len(tasks) == len(streams) == len(SOURCES)
-    for source, task, stream in zip(SOURCES.values(), tasks, streams):
-        stream_name = f"MEDALLION.bronze.{source.name}_stream"
-        assert code(stream) == (f"CREATE STREAM IF NOT EXISTS {stream_name}\n"
-                                f"  ON TABLE MEDALLION.bronze.{source.name}\n  APPEND_ONLY = TRUE")
-        head, merge = head_and_body(task)
-        assert f"WHEN SYSTEM$STREAM_HAS_DATA('{stream_name}')" in head
-        assert "SCHEDULE = '5 MINUTE'" in head and "WAREHOUSE = MEDALLION_WH" in head
-        assert isinstance(merge, exp.Merge)
-        assert merge.this.sql() == f"MEDALLION.silver.{source.name} AS t"
-        assert merge.args["on"].sql() == f"t.{source.primary_key} = s.{source.primary_key}"
-        read = {".".join(part.name for part in table.parts) for table in merge.args["using"].find_all(exp.Table)}
-        assert stream_name in read and f"MEDALLION.bronze.{source.name}" not in read
-        whens = merge.args["whens"].expressions
-        assert [(w.args["matched"], type(w.args["then"]).__name__) for w in whens] == [
-            (True, "Var"), (True, "Update"), (False, "Insert")]
-        assert whens[0].args["then"].name == "DELETE"
-        inserted = [c.name for c in whens[2].args["then"].this.expressions]
-        assert inserted == [c.name for c in silver[source.name].expressions if isinstance(c, exp.ColumnDef)]
-        assert source.primary_key in inserted
-
-
-def test_the_ledger_task_inserts_copy_history_and_every_task_is_resumed(rendered):
-    (ledger,) = statements_starting("05_streams_and_tasks.sql", "CREATE OR REPLACE TASK MEDALLION.bronze", rendered)
+def test_the_ledger_task_inserts_copy_history_and_is_resumed(rendered):
+    (ledger,) = statements_starting("04_pipes.sql", "CREATE OR REPLACE TASK MEDALLION.bronze", rendered)
     _, insert = head_and_body(ledger)
     assert isinstance(insert, exp.Insert) and insert.this.this.sql() == "MEDALLION.bronze.load_ledger"
     # Its ids come from the sequence the Dagster loader draws from too (03_bronze_tables.sql).
     assert insert.this.expressions[0].name == "load_id"
     assert insert.expression.expressions[0].sql() == "MEDALLION.bronze.load_id_seq.NEXTVAL"
     assert ledger.count("INFORMATION_SCHEMA.COPY_HISTORY(") == len(SOURCES)
-    created = [code(s).splitlines()[0].split()[-1] for s in rendered["05_streams_and_tasks.sql"]
+    created = [code(s).splitlines()[0].split()[-1] for s in rendered["04_pipes.sql"]
                if code(s).startswith("CREATE OR REPLACE TASK")]
-    resumed = [code(s).split()[2] for s in rendered["05_streams_and_tasks.sql"] if code(s).startswith("ALTER TASK")]
-    assert resumed == created and len(created) == len(SOURCES) + 1
+    resumed = [code(s).split()[2] for s in rendered["04_pipes.sql"] if code(s).startswith("ALTER TASK")]
+    assert resumed == created == ["MEDALLION.bronze.record_loads"]
+
+
+def test_no_snowflake_native_silver_beside_the_dbt_models(rendered):
+    """Silver and Gold are the dbt models: nothing rendered here writes those schemas or reads a stream."""
+    for file, statements in rendered.items():
+        for statement in statements:
+            assert not re.match(r"CREATE (OR REPLACE )?(STREAM|TABLE IF NOT EXISTS MEDALLION\.(silver|gold))",
+                                code(statement)), (file, statement)
+            assert "MERGE INTO" not in statement, (file, statement)
 
 
 def test_pattern_and_lineage_follow_the_landing_key_layout():
@@ -272,7 +251,7 @@ def test_checked_in_files_are_what_the_renderer_produces():
 
 # --- the registry drives the objects -------------------------------------------------------------
 
-def test_a_source_added_to_the_registry_gets_its_table_pipe_stream_task_and_grants():
+def test_a_source_added_to_the_registry_gets_its_table_pipe_and_grants():
     returns = Source(name="returns", format="csv", primary_key="return_id",
                      description="Returned orders (CSV).",
                      columns=(Column("return_id"), Column("transaction_id"), Column("amount", "DECIMAL(12,2)"),
@@ -292,20 +271,13 @@ def test_a_source_added_to_the_registry_gets_its_table_pipe_stream_task_and_gran
     assert [e.sql(dialect="snowflake") for e in copy.find(exp.Select).expressions[:4]] == [
         "$1", "$2", "CAST($3 AS DECIMAL(12, 2))", "CAST($4 AS BOOLEAN)"]
 
-    tasks_file = statements["05_streams_and_tasks.sql"]
-    assert any(code(s).startswith("CREATE STREAM IF NOT EXISTS MEDALLION.bronze.returns_stream") for s in tasks_file)
-    (task,) = [s for s in tasks_file if code(s).startswith("CREATE OR REPLACE TASK MEDALLION.silver.merge_returns")]
-    _, merge = head_and_body(task)
-    assert merge.args["on"].sql() == "t.return_id = s.return_id"
-    assert "ALTER TASK MEDALLION.silver.merge_returns RESUME" in tasks_file
-    assert "INFORMATION_SCHEMA.COPY_HISTORY" in next(s for s in tasks_file if "record_loads\n" in s) and \
-        "'MEDALLION.bronze.returns'" in next(s for s in tasks_file if "record_loads\n" in s)
+    ledger_task = next(s for s in statements["04_pipes.sql"] if "record_loads\n" in s)
+    assert "INFORMATION_SCHEMA.COPY_HISTORY" in ledger_task and "'MEDALLION.bronze.returns'" in ledger_task
 
-    grants = statements["06_grants.sql"]
+    grants = statements["05_grants.sql"]
     for grant in ("GRANT INSERT ON TABLE MEDALLION.bronze.returns TO ROLE MEDALLION_LOADER",
                   "GRANT OPERATE, MONITOR ON PIPE MEDALLION.bronze.returns_pipe TO ROLE MEDALLION_LOADER",
-                  "GRANT SELECT ON TABLE MEDALLION.bronze.returns TO ROLE MEDALLION_TRANSFORMER",
-                  "GRANT OPERATE, MONITOR ON TASK MEDALLION.silver.merge_returns TO ROLE MEDALLION_TRANSFORMER"):
+                  "GRANT SELECT ON TABLE MEDALLION.bronze.returns TO ROLE MEDALLION_TRANSFORMER"):
         assert grant in [code(s) for s in grants]
     # Nothing about the other sources changed, and the registry itself was not touched.
     for file, before in baseline.items():
@@ -347,7 +319,7 @@ def test_an_invalid_identifier_is_refused_naming_the_parameter(parameter, bad):
 @pytest.mark.parametrize("parameter, bad", [
     ("bucket", "My_Bucket"), ("bucket", "b'"), ("prefix", "it's"), ("prefix", "a//b"),
     ("aws_role_arn", "arn:aws:iam::123:role/x"), ("aws_role_arn", "role/x' OR 1"),
-    ("schedule", "5 MINUTE'; DROP DATABASE x; --"), ("ledger_schedule", "hourly"),
+    ("ledger_schedule", "5 MINUTE'; DROP DATABASE x; --"), ("ledger_schedule", "hourly"),
 ])
 def test_a_malformed_literal_parameter_is_refused_naming_it(parameter, bad):
     with pytest.raises(ValueError, match=rf"^{parameter}: "):
@@ -356,7 +328,7 @@ def test_a_malformed_literal_parameter_is_refused_naming_it(parameter, bad):
 
 def test_parameters_reach_the_sql():
     params = SnowflakeParams(database="ANALYTICS", warehouse="ETL_WH", bucket="acme-feeds", prefix="/landing/eu/",
-                             aws_role_arn="arn:aws:iam::210987654321:role/sf", schedule="USING CRON 0 * * * * UTC",
+                             aws_role_arn="arn:aws:iam::210987654321:role/sf", ledger_schedule="USING CRON 0 * * * * UTC",
                              integration="LANDING_S3", loader_role="LOAD", transformer_role="XFORM", reader_role="BI")
     text = "\n".join(render_files(params).values())
     assert "URL = 's3://acme-feeds/landing/eu/'" in text
@@ -395,120 +367,6 @@ def test_cli_refuses_a_bad_parameter_and_writes_nothing(tmp_path, capsys):
     assert main(["snowflake", "ddl", "--out", str(tmp_path / "x"), "--database", "my-db"]) == 2
     assert "database: 'my-db'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
-
-
-# --- the tasks' MERGE, run on DuckDB ---------------------------------------------------------------
-
-@pytest.fixture
-def silver_on_duckdb():
-    """DuckDB with the rendered Bronze and Silver tables and seeds (transpiled by sqlglot), a table
-    standing in for each stream, and `run(source, rows)`: put rows in the stream, run the task's MERGE.
-    Evidence that the MERGE logic keeps the latest version; not evidence of Snowflake's behaviour."""
-    sources = [s for s in SOURCES.values() if not s.keep_payload]  # DuckDB cannot store a VARIANT
-    statements = render_statements(sources={s.name: s for s in sources})
-    con = duckdb.connect()
-    con.execute("ATTACH ':memory:' AS MEDALLION")
-    con.execute("CREATE SCHEMA MEDALLION.bronze")
-    con.execute("CREATE SCHEMA MEDALLION.silver")
-
-    def execute(statement: str):
-        return con.execute(sqlglot.transpile(code(statement), read="snowflake", write="duckdb")[0])
-
-    for source in sources:
-        (bronze,) = statements_starting("03_bronze_tables.sql", f"CREATE TABLE IF NOT EXISTS MEDALLION.bronze.{source.name} ", statements)
-        execute(bronze)
-        con.execute(f"CREATE TABLE MEDALLION.bronze.{source.name}_stream AS FROM MEDALLION.bronze.{source.name} LIMIT 0")
-    for statement in statements["05_streams_and_tasks.sql"]:
-        if code(statement).startswith(("CREATE TABLE", "CREATE OR REPLACE TABLE", "INSERT INTO")):
-            execute(statement)
-
-    def run(source: str, rows: list[dict]) -> None:
-        con.execute(f"DELETE FROM MEDALLION.bronze.{source}_stream")  # what consuming a stream does
-        for row in rows:
-            con.execute(f"INSERT INTO MEDALLION.bronze.{source}_stream BY NAME SELECT "
-                        + ", ".join(f"${k} AS {k}" for k in row), row)
-        (task,) = [s for s in statements["05_streams_and_tasks.sql"]
-                   if code(s).startswith(f"CREATE OR REPLACE TASK MEDALLION.silver.merge_{source}")]
-        execute(code(task).split("\nAS\n", 1)[1])
-
-    return con, run
-
-
-def version(file: str, minute: int, row: int, **values) -> dict:
-    """A Bronze row: the values, and lineage saying it is row `row` of `file`, landed at 10:`minute`
-    and loaded by a pipe (so `_load_id` is made from that time)."""
-    landed = datetime(2026, 11, 22, 10, minute)
-    return {**values, "_source_file": file, "_row_number": row, "_landing_date": datetime(2026, 11, 22).date(),
-            "_load_id": pipe_load_id(landed), "_file_last_modified": landed,
-            "_ingested_at": datetime(2026, 11, 22, 11)}
-
-
-def test_merge_keeps_the_latest_version_and_cleans_as_the_dbt_model(silver_on_duckdb):
-    con, run = silver_on_duckdb
-    a, b = "customers/2026-11-22/a.csv", "customers/2026-11-22/b.csv"
-    run("customers", [
-        version(a, 0, 1, customer_id="C1", name="  jane   DOE ", email=" Jane@Example.COM", country="usa",
-                customer_type=" vip ", age=17, gender="f", total_purchases=-3),
-        version(b, 5, 1, customer_id="C1", name="jane doe", email="not-an-email", country="Unknown", customer_type="P"),
-        version(a, 0, 2, customer_id="C2", name="bob", country="Atlantis", customer_type="R", age=40, gender="MALE"),
-        version(a, 0, 3, customer_id="C2", name="bob v2", customer_type="REG"),  # later row, same file: wins
-        version(a, 0, 4, customer_id=" ", name="no id"),
-    ])
-    rows = {r[0]: r[1:] for r in con.execute(
-        "SELECT customer_id, name, email, has_valid_email, country, customer_type, age, gender, total_purchases, "
-        "_source_file FROM MEDALLION.silver.customers").fetchall()}
-    assert rows == {
-        "C1": ("Jane Doe", None, False, None, "Premium", None, "Other", None, b),
-        "C2": ("Bob V2", None, False, None, "Regular", None, "Other", None, a),
-    }
-    run("customers", [  # next batch: an older file arriving late loses; a newer one wins
-        version("customers/2026-11-21/old.csv", 1, 1, customer_id="C1", name="stale", email="jane@example.com"),
-        version("customers/2026-11-22/c.csv", 9, 1, customer_id="C2", name="robert", email="Rob@Example.com", country="usa",
-                customer_type="vip", age=200, total_purchases=5),
-    ])
-    rows = {r[0]: r[1:] for r in con.execute(
-        "SELECT customer_id, name, email, has_valid_email, country, customer_type, age, total_purchases "
-        "FROM MEDALLION.silver.customers").fetchall()}
-    assert rows == {"C1": ("Jane Doe", None, False, None, "Premium", None, None),
-                    "C2": ("Robert", "rob@example.com", True, "United States", "VIP", None, 5)}
-
-
-def test_merge_orders_versions_by_the_files_time_not_load_order_as_dbt_does(silver_on_duckdb):
-    """Bronze filled by the Dagster loader, files loaded out of order: the file landed last wins."""
-    con, run = silver_on_duckdb
-    run("customers", [
-        {**version("customers/2026-11-22/b.csv", 9, 1, customer_id="C1", name="loaded first"), "_load_id": 1},
-        {**version("customers/2026-11-22/a.csv", 0, 1, customer_id="C1", name="loaded next"), "_load_id": 2},
-    ])
-    assert con.execute("SELECT name, _load_id FROM MEDALLION.silver.customers").fetchall() == [("Loaded First", 1)]
-
-
-def test_merge_removes_a_key_whose_latest_version_is_quarantined(silver_on_duckdb):
-    con, run = silver_on_duckdb
-    f1, f2 = "transactions/2026-11-22/t1.parquet", "transactions/2026-11-22/t2.parquet"
-    good = {"customer_id": "C1", "product_id": "P1", "quantity": 2, "total_amount": 19.98,
-            "transaction_date": "2026-11-21 10:00:00"}
-    run("transactions", [
-        version(f1, 0, 1, transaction_id="T1", **good),
-        version(f1, 0, 2, transaction_id="T2", **good),
-        version(f1, 0, 3, transaction_id="T2", **{**good, "quantity": 0}),  # its latest version is quarantined
-        version(f1, 0, 4, transaction_id="T3", **{**good, "transaction_date": "21/11/2026"}),
-    ])
-    assert con.execute("SELECT transaction_id, quantity, total_amount, transaction_date FROM MEDALLION.silver.transactions"
-                       ).fetchall() == [("T1", 2, Decimal("19.98"), datetime(2026, 11, 21).date())]
-    run("transactions", [version(f2, 3, 1, transaction_id="T1", **{**good, "total_amount": -1})])
-    assert con.execute("SELECT count(*) FROM MEDALLION.silver.transactions").fetchone() == (0,)
-
-
-def test_silver_rules_name_only_bronze_columns_of_their_source():
-    """A rule reading a Bronze column the registry no longer has would render SQL that fails on
-    Snowflake only; catch it here."""
-    for source in SOURCES.values():
-        rules = silver_rules(source)
-        known = set(source.column_names) | set(LINEAGE_NAMES) | ({"payload"} if source.keep_payload else set())
-        for _, expression in rules.cleaned:
-            assert set(re.findall(r"\bb\.(\w+)", expression)) <= known, (source.name, expression)
-        assert source.primary_key in [name for name, _, _ in rules.silver_columns]
 
 
 def test_params_are_frozen():

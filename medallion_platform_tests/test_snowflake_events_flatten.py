@@ -4,7 +4,7 @@ DuckDB's from the same payloads.
 Each test lands the same records in both warehouses: on DuckDB through the real Bronze loader, on
 fakesnow into a BRONZE.EVENTS created by the production DDL, each payload a VARIANT by PARSE_JSON as the
 Snowflake loader parses its lines (the COPY itself is test_snowflake_bronze.py's). Under fakesnow the
-harness (medallion_platform/snowflake/fake_dbt.py) rewrites TYPEOF, STRIP_NULL_VALUE and the view's
+harness (fakesnow_harness/fake_dbt.py) rewrites TYPEOF, STRIP_NULL_VALUE and the view's
 column comments, which fakesnow answers wrongly or drops; every statement the Snowflake side sends is
 also parsed with sqlglot's Snowflake dialect.
 """
@@ -29,9 +29,9 @@ from medallion_platform.events_flatten import MAX_DEPTH, DuckDBFlatten, Flattene
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.snowflake import bronze, ddl
 from medallion_platform.snowflake.events_flatten import SnowflakeFlatten
-from medallion_platform.snowflake.fake_dbt import fake_snowflake
-from medallion_platform.snowflake.fakesnow_warehouse import FakesnowWarehouse
 from medallion_platform.sources import get_source
+from medallion_platform_tests.fakesnow_harness.fake_dbt import fake_snowflake
+from medallion_platform_tests.fakesnow_harness.warehouse import FakesnowWarehouse
 from medallion_platform_tests.test_events_flatten import FIRST_VISIT, SECOND_VISIT, land_events
 from medallion_platform_tests.test_snowflake_bronze import RecordingCursor
 
@@ -203,7 +203,8 @@ def test_the_harness_gives_typeof_and_strip_null_value_snowflakes_answers(both):
 def test_the_asset_builds_the_view_through_the_snowflake_warehouse_resource(tmp_path):
     with fake_snowflake(tmp_path), snowflake.connector.connect(**CONNECTION) as snow:
         land_on_snowflake(snow.cursor(), "events/2026-11-20/e.jsonl", [FIRST_VISIT, SECOND_VISIT])
-    warehouse = FakesnowWarehouse(snowflake=SnowflakeResource(**CONNECTION), fakesnow=True, db_path=str(tmp_path))
+    warehouse = FakesnowWarehouse(snowflake=SnowflakeResource(**CONNECTION), db_path=str(tmp_path),
+                                  storage_integration="LANDING_S3")
     result = materialize([events_flattened], resources={"warehouse": warehouse})
     assert result.success
     (event,) = result.get_asset_materialization_events()

@@ -2,8 +2,8 @@
 
 Both runs use the real definitions and land the same generated feeds on moto's S3 server on 127.0.0.1
 (MEDALLION_LANDING=s3): DuckDB reads the `s3://` objects with httpfs; Snowflake, played by fakesnow
-(MEDALLION_SNOWFLAKE_EMULATOR=fakesnow), COPYs them from an external stage on the bucket, and dbt runs
-the same models with dbt-snowflake (medallion_platform/snowflake/fake_dbt.py as the dbt executable).
+(the production definitions with fakesnow_harness's warehouse and dbt injected), COPYs them from an
+external stage on the bucket, and dbt runs the same models with dbt-snowflake.
 Every Silver and Gold table must then hold the same rows on both, gold.events_flattened (the view the
 Python asset generates from the events' payloads) included. What fakesnow cannot show (Snowflake's own
 semantics, pipes, streams, tasks) is listed in the README.
@@ -29,9 +29,10 @@ from medallion_platform.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.report import latest_check_results, write_report
 from medallion_platform.settings import SettingsError, get_settings
-from medallion_platform.snowflake.fake_dbt import fake_snowflake
 from medallion_platform.sources import SOURCES
-from medallion_platform_tests.conftest import MEDALLION_VARIABLES, SNOWFLAKE_ENV, fake_dbt_executable
+from medallion_platform_tests.conftest import MEDALLION_VARIABLES, SNOWFLAKE_ENV
+from medallion_platform_tests.fakesnow_harness.fake_dbt import fake_snowflake
+from medallion_platform_tests.fakesnow_harness.warehouse import fakesnow_definitions
 from medallion_platform_tests.snapshots import differences, money_total, snapshot_rows
 
 DAYS = ("2026-11-20", "2026-11-21")
@@ -80,9 +81,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_warehouse_layers(env: pytest.MonkeyPatch, raw, data_dir, prefix: str, **variables: str):
+def run_warehouse_layers(env: pytest.MonkeyPatch, raw, data_dir, prefix: str, fakesnow_dir=None, **variables: str):
     """Land the feeds under `prefix`, then Bronze, Silver and Gold over their days in one run, on the
-    real definitions with these settings; the settings and the run's result."""
+    real definitions with these settings (Snowflake played by fakesnow over `fakesnow_dir`, if given);
+    the settings and the run's result."""
     env.setenv("MEDALLION_DATA_DIR", str(data_dir))
     env.setenv("MEDALLION_S3_PREFIX", prefix)
     for name, value in variables.items():
@@ -90,7 +92,8 @@ def run_warehouse_layers(env: pytest.MonkeyPatch, raw, data_dir, prefix: str, **
     settings = get_settings()
     for source in SOURCES:
         settings.landing.deliver_tree(raw, source)
-    defs = Definitions.merge(build_definitions(settings),
+    location = build_definitions(settings) if fakesnow_dir is None else fakesnow_definitions(settings, fakesnow_dir)
+    defs = Definitions.merge(location,
                              Definitions(jobs=[define_asset_job("warehouse", selection=WAREHOUSE_LAYERS)]))
     # An instance on disk, as a deployment's: its event log and compute logs are there to read afterwards.
     (data_dir / "dagster_home").mkdir(parents=True)
@@ -137,10 +140,10 @@ def both_warehouses(tmp_path_factory):
             generate(FEEDS, tmp / "raw")
             duckdb_settings, on_duckdb = run_warehouse_layers(env, tmp / "raw", tmp / "duckdb", "duckdb/")
             fakesnow_dir = tmp / "fakesnow"
-            _, on_snowflake = run_warehouse_layers(env, tmp / "raw", tmp / "snowflake", "snowflake/", MEDALLION_WAREHOUSE="snowflake",
-                                   MEDALLION_SNOWFLAKE_EMULATOR="fakesnow", MEDALLION_FAKESNOW_DIR=str(fakesnow_dir),
-                                   MEDALLION_DBT_EXECUTABLE=fake_dbt_executable(tmp),
-                                   **{**SNOWFLAKE_ENV, "SNOWFLAKE_PASSWORD": SECRETS["SNOWFLAKE_PASSWORD"]})
+            _, on_snowflake = run_warehouse_layers(
+                env, tmp / "raw", tmp / "snowflake", "snowflake/", fakesnow_dir, MEDALLION_WAREHOUSE="snowflake",
+                MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION="LANDING_S3",
+                **{**SNOWFLAKE_ENV, "SNOWFLAKE_PASSWORD": SECRETS["SNOWFLAKE_PASSWORD"]})
 
             failures = [e.event_specific_data.error.message for e in on_snowflake.all_events if e.is_step_failure]
             assert on_duckdb.success and on_snowflake.success, failures
@@ -237,7 +240,6 @@ def test_the_events_view_has_the_same_columns_types_and_values_on_both(both_ware
     ({**SNOWFLAKE_ENV}, "needs MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION"),
     ({**SNOWFLAKE_ENV, "MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION": "s3 landing"},
      "MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION='s3 landing' is not an identifier"),
-    ({**SNOWFLAKE_ENV, "MEDALLION_SNOWFLAKE_EMULATOR": "localstack"}, "MEDALLION_SNOWFLAKE_EMULATOR='localstack'"),
 ])
 def test_bad_snowflake_settings_stop_start_up_naming_the_setting(clean_env, variables, message):
     for name in SNOWFLAKE_ENV:

@@ -6,8 +6,7 @@ registry's columns, typed, a VARIANT `payload` for keep_payload sources, and the
 (the object's LastModified from the S3 listing, what METADATA$FILE_LAST_MODIFIED gives a pipe); a row
 that does not type goes to `BRONZE.REJECTS` with its file, row number, raw record and reason;
 `BRONZE.LOAD_LEDGER` has one row per file with its etag and status (loaded | duplicate | failed), its
-`load_id` drawn from `BRONZE.LOAD_ID_SEQ`, and every row the file loads has that `_load_id`, so dbt's
-version_rank sees load order. Reasons read as the DuckDB loader's do (`age is not INTEGER (thirty)`,
+`load_id` drawn from `BRONZE.LOAD_ID_SEQ`, and every row the file loads has that `_load_id`. Reasons read as the DuckDB loader's do (`age is not INTEGER (thirty)`,
 with the registry's type names), so rejects compare across warehouses.
 
 The Bronze tables, ledger, rejects and sequence are created with the statements
@@ -43,52 +42,11 @@ Exactly once, by two guards:
   deleted, and a second run that read the ledger before the first committed but reaches COPY after.
   Such a file is reported `copy_skipped` and gets no ledger row.
 
-Snowflake and fakesnow. Tests run this loader under fakesnow 0.11.4 (patch mode), which runs a subset
-of Snowflake's COPY. `copy_statement(..., fakesnow=...)` is the one place where statements differ:
-
-| | Snowflake (`fakesnow=False`) | fakesnow (`fakesnow=True`) |
-| --- | --- | --- |
-| file name | METADATA$FILENAME | `filename`, DuckDB's reader column (the whole s3:// URL) |
-| row number | METADATA$FILE_ROW_NUMBER | `ROW_NUMBER() OVER ()` over the one file's scan, in file order |
-| CSV field n | `$n` | `column<n-1>`, DuckDB's name for it (fakesnow cannot bind a bare `$n`) |
-| CSV field past the header | `$<header + 1>`: a line with too many fields is rejected | NULL (DuckDB refuses such a file) |
-| CSV line COPY cannot parse | ON_ERROR = CONTINUE; what it skipped is counted in one REJECTS row | no ON_ERROR: the file fails |
-| lines of text (JSON) | FIELD_DELIMITER = NONE, no enclosing or escape character | delimiter 0x1F, quote 0x1E |
-
-What the fakesnow path therefore does not exercise:
-- METADATA$FILENAME and METADATA$FILE_ROW_NUMBER themselves. That the file name ends in the landing key
-  is checked at run time (the staged rows under the key must number what COPY reported, or the file
-  fails); whether METADATA$FILE_ROW_NUMBER counts a skipped CSV header line (then CSV row numbers would
-  be one higher than the DuckDB loader's) is not known here.
-- `$n` positions and the extra-field check; ON_ERROR = CONTINUE and its REJECTS row (that INSERT runs in
-  a test, fed a COPY result as Snowflake reports one); FIELD_DELIMITER = NONE with
-  ESCAPE_UNENCLOSED_FIELD = NONE.
-- STORAGE_INTEGRATION: fakesnow ignores a stage's credentials; the tests give its DuckDB an S3 secret.
-- Keys with glob characters: FILES names a file literally in Snowflake; fakesnow puts the key into an
-  s3:// URL for DuckDB, which reads it literally only because LandingZone.configure_duckdb sets
-  s3_url_compatibility_mode. A key with a single quote fails under fakesnow (it writes the file name
-  unescaped into its own COPY result), so only the statement is checked for it.
-- CSV records as Snowflake's parser cuts them: an unterminated quote (whether ON_ERROR = CONTINUE then
-  skips more than its own line), METADATA$FILE_ROW_NUMBER for a record with a line break in a field
-  (the DuckDB loader numbers a CSV record by the line it starts on), and a record that is not UTF-8
-  (skipped by COPY, counted in the one REJECTS row without its bytes).
-- Load metadata as Snowflake keeps it: by path and ETag (fakesnow keys it by URL, so an overwritten
-  object is `copy_skipped` there, where Snowflake loads the new version), and rolled back with the
-  transaction; and Snowflake's answer for a skipped file, 'Copy executed with 0 files processed.'.
-- Snowflake's semantics of the typing SQL: the text is the same, DuckDB runs it under fakesnow (e.g.
-  Snowflake's TRY_CAST to BOOLEAN also takes 'yes' and 'on'; INTEGER is NUMBER(38,0) here, where the
-  DuckDB loader's is 32-bit).
-- Snowflake's 16 MB limit on one value: a JSON array file must fit in it once its lines are joined.
-- A Parquet file lacking a registry column: Snowflake loads NULL for `$1:<column>` (Parquet columns are
-  not compared with the registry here), fakesnow fails the file (DuckDB cannot bind the column), the
-  DuckDB loader rejects every row.
-
 Snowflake limits that shape this design: VALIDATE(..., JOB_ID => ...) and VALIDATION_MODE fail for a
 COPY with a SELECT, which the METADATA$ columns need, so the records ON_ERROR = CONTINUE skips are not
 listed one by one; a COPY transform ignores ERROR_ON_COLUMN_COUNT_MISMATCH, so a CSV line with fewer
-fields than the header loads with NULLs in the missing fields. FROM @stage/<path> and PATTERN = are not
-used because fakesnow reads `@stage/path` as a stage name and has no PATTERN: each COPY names its one
-file with FILES = ('<key>').
+fields than the header loads with NULLs in the missing fields. Each COPY names its one file with
+FILES = ('<key>'), which Snowflake reads as a file name, never as a pattern.
 """
 
 from __future__ import annotations
@@ -118,10 +76,6 @@ REJECTS = f"{SCHEMA}.{REJECTS_TABLE.upper()}"
 LOAD_ID_SEQUENCE = f"{SCHEMA}.{LOAD_ID_SEQUENCE_NAME.upper()}"
 DEFAULT_STAGE_NAME = f"{SCHEMA}.LANDING"
 
-# Under fakesnow a line of text is read with delimiter and quote characters that valid JSON cannot
-# contain unescaped (fakesnow passes FIELD_DELIMITER = NONE to DuckDB as the four letters 'NONE').
-FAKESNOW_FIELD_DELIMITER = "\x1f"
-FAKESNOW_QUOTE = "\x1e"
 
 
 class BronzeLoadError(Exception):
@@ -132,16 +86,12 @@ class BronzeLoadError(Exception):
 
 @dataclass(frozen=True)
 class ExternalStage:
-    """The stage COPY reads: the landing zone's bucket and prefix, so a file's path in it is its key.
-
-    Production authenticates with a STORAGE_INTEGRATION; a test harness passes key credentials. An S3
-    endpoint other than AWS is not a stage setting: under fakesnow it is the DuckDB S3 secret's."""
+    """The stage COPY reads: the landing zone's bucket and prefix, so a file's path in it is its key,
+    authenticated by a storage integration (sql/snowflake/01_integration_and_stage.sql)."""
 
     url: str
+    storage_integration: str
     name: str = DEFAULT_STAGE_NAME
-    storage_integration: str | None = None
-    aws_key_id: str | None = None
-    aws_secret_key: str | None = None
 
     @classmethod
     def for_landing(cls, landing: S3LandingZone, **options) -> "ExternalStage":
@@ -149,14 +99,8 @@ class ExternalStage:
         return cls(url=f"s3://{landing.bucket}/{prefix + '/' if prefix else ''}", **options)
 
     def create_sql(self) -> str:
-        if self.storage_integration:
-            access = f"STORAGE_INTEGRATION = {self.storage_integration}"
-        elif self.aws_key_id and self.aws_secret_key:
-            access = (f"CREDENTIALS = (AWS_KEY_ID = {literal(self.aws_key_id)} "
-                      f"AWS_SECRET_KEY = {literal(self.aws_secret_key)})")
-        else:
-            raise ValueError(f"stage {self.name}: give a storage_integration (or, for tests, AWS keys)")
-        return f"CREATE STAGE IF NOT EXISTS {self.name} URL = {literal(self.url)} {access}"
+        return (f"CREATE STAGE IF NOT EXISTS {self.name} URL = {literal(self.url)} "
+                f"STORAGE_INTEGRATION = {self.storage_integration}")
 
 
 def staged_table(source: Source) -> str:
@@ -187,76 +131,78 @@ def bronze_object_statements(source: Source) -> list[str]:
 
 
 def ensure_bronze_objects(cursor, source: Source, stage: ExternalStage) -> None:
-    """Create schema, stage, sequence, ledger, rejects, the staging and the Bronze table if missing.
-
-    `USE SCHEMA` also lets fakesnow resolve the sequence, which it cannot by qualified name alone."""
+    """Create schema, stage, sequence, ledger, rejects, the staging and the Bronze table if missing."""
     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    cursor.execute(f"USE SCHEMA {SCHEMA}")
-    _ensure_stage(cursor, stage)
+    cursor.execute(stage.create_sql())
     staged = [("_file_name", "VARCHAR"), ("_row_number", "NUMBER(38,0)")]
     staged += [(name, "VARCHAR") for name in staged_columns(source)]
     for statement in bronze_object_statements(source) + [create_table_sql(staged_table(source), staged)]:
         cursor.execute(statement)
 
 
-def _ensure_stage(cursor, stage: ExternalStage) -> None:
-    """Create the stage unless SHOW STAGES lists it: fakesnow raises 'already exists' for CREATE STAGE IF
-    NOT EXISTS (and ignores SHOW's LIKE, so names are compared here)."""
-    schema, _, name = stage.name.rpartition(".")
-    cursor.execute(f"SHOW STAGES IN SCHEMA {schema or SCHEMA}")
-    column = [d[0].lower() for d in cursor.description].index("name")
-    if name.upper() not in {str(row[column]).upper() for row in cursor.fetchall()}:
-        cursor.execute(stage.create_sql())
+# --- the COPY statement ------------------------------------------------------------------------------
+
+class CopyForms:
+    """How a COPY names the file, a record's number and a field, and reads lines of text: Snowflake's
+    forms. The one seam of this loader: an engine that runs a subset of COPY passes its own."""
+
+    def metadata(self) -> list[str]:
+        """The file's name and the record's 1-based number in it."""
+        return ["METADATA$FILENAME", "METADATA$FILE_ROW_NUMBER"]
+
+    def line(self) -> str:
+        """A whole line of a text file (JSON and JSON lines are staged as lines)."""
+        return "$1"
+
+    def csv_field(self, position: int, header: list[str]) -> str:
+        """Field `position` (1-based) of a CSV line; one past the header is read to catch extra fields."""
+        return f"${position}"
+
+    def lines_format(self) -> str:
+        return "TYPE = CSV FIELD_DELIMITER = NONE FIELD_OPTIONALLY_ENCLOSED_BY = NONE ESCAPE_UNENCLOSED_FIELD = NONE"
+
+    def on_error(self, source: Source) -> str:
+        """A CSV line COPY cannot parse is skipped and counted (record_copy_errors), not fatal to the file."""
+        return " ON_ERROR = CONTINUE" if source.format == "csv" else ""
 
 
-# --- the COPY statement: the one place Snowflake and fakesnow differ ---------------------------------
+SNOWFLAKE_COPY = CopyForms()
+
 
 def copy_statement(source: Source, stage: ExternalStage, key: str, header: list[str] | None,
-                   fakesnow: bool) -> str:
+                   forms: CopyForms = SNOWFLAKE_COPY) -> str:
     """COPY one landed file into the source's staging table, as text, with its lineage.
 
-    `header` is the CSV file's header row (None for other formats); `fakesnow` picks the forms fakesnow
-    runs where Snowflake's differ (see the module docstring for the list)."""
-    if fakesnow:
-        metadata = ["filename", "ROW_NUMBER() OVER ()"]
-    else:
-        metadata = ["METADATA$FILENAME", "METADATA$FILE_ROW_NUMBER"]
-    fields = _field_expressions(source, header, fakesnow)
+    `header` is the CSV file's header row (None for other formats)."""
+    fields = _field_expressions(source, header, forms)
     targets = ["_file_name", "_row_number"] + staged_columns(source)
-    on_error = " ON_ERROR = CONTINUE" if source.format == "csv" and not fakesnow else ""
     return (
         f"COPY INTO {staged_table(source)} ({', '.join(targets)}) "
-        f"FROM (SELECT {', '.join(metadata + fields)} FROM @{stage.name}) "
-        f"FILES = ({literal(key)}) FILE_FORMAT = ({_file_format(source, fakesnow)}){on_error}"
+        f"FROM (SELECT {', '.join(forms.metadata() + fields)} FROM @{stage.name}) "
+        f"FILES = ({literal(key)}) FILE_FORMAT = ({_file_format(source, forms)}){forms.on_error(source)}"
     )
 
 
-def _field_expressions(source: Source, header: list[str] | None, fakesnow: bool) -> list[str]:
+def _field_expressions(source: Source, header: list[str] | None, forms: CopyForms) -> list[str]:
     if is_text_format(source):
-        return ["column0" if fakesnow else "$1"]
+        return [forms.line()]
     if source.format == "parquet":
         return [f"$1:{name}::VARCHAR" for name in source.column_names]
     assert header is not None, "a CSV COPY needs the file's header"
-    width = len(str(len(header) - 1))  # DuckDB names a headerless file's columns column0.. or column00..
-
-    def field(position: int) -> str:  # 1-based position in the line
-        return f"column{position - 1:0{width}d}" if fakesnow else f"${position}"
-
-    picked = [field(header.index(name) + 1) if name in header else "NULL" for name in source.column_names]
-    return picked + ["NULL" if fakesnow else field(len(header) + 1)]
+    picked = [forms.csv_field(header.index(name) + 1, header) if name in header else "NULL"
+              for name in source.column_names]
+    return picked + [forms.csv_field(len(header) + 1, header)]
 
 
-def _file_format(source: Source, fakesnow: bool) -> str:
+def _file_format(source: Source, forms: CopyForms) -> str:
     if source.format == "parquet":
         return "TYPE = PARQUET"
     if source.format == "csv":
         return "TYPE = CSV SKIP_HEADER = 1 FIELD_OPTIONALLY_ENCLOSED_BY = '\"'"
-    if fakesnow:
-        return f"TYPE = CSV FIELD_DELIMITER = '{FAKESNOW_FIELD_DELIMITER}' FIELD_OPTIONALLY_ENCLOSED_BY = '{FAKESNOW_QUOTE}'"
-    return "TYPE = CSV FIELD_DELIMITER = NONE FIELD_OPTIONALLY_ENCLOSED_BY = NONE ESCAPE_UNENCLOSED_FIELD = NONE"
+    return forms.lines_format()
 
 
-# --- from staged text to typed rows: the same SQL on Snowflake and fakesnow ------------------------
+# --- from staged text to typed rows -------------------------------------------------------------------
 
 def staged_rows_of(key: str) -> str:
     """The condition that picks one file's rows from its source's staging table."""
@@ -310,9 +256,8 @@ def json_array_document_sql(source: Source, where: str) -> str:
 def _json_array_records(source: Source, where: str) -> str:
     """Element n of the array is row n; an element that is not an object is rejected whole.
 
-    Elements are numbered by FLATTENing ARRAY_GENERATE_RANGE(0, size) and taking GET(array, i), not by
-    FLATTEN's INDEX: fakesnow numbers INDEX with ROW_NUMBER() OVER () across an UNNEST, and with 30
-    elements it already pairs indexes with the wrong elements."""
+    Elements are numbered by FLATTENing ARRAY_GENERATE_RANGE(0, size) and taking GET(array, i): the
+    index and its element come from one expression, whichever engine plans the FLATTEN."""
     elements = (f"SELECT d._source_file, i.value::INTEGER + 1 AS _row_number, "
                 f"GET(d._doc, i.value::INTEGER) AS _element FROM ({json_array_document_sql(source, where)}) AS d, "
                 "LATERAL FLATTEN(input => ARRAY_GENERATE_RANGE(0, ARRAY_SIZE(d._doc)::INTEGER)) AS i")
@@ -324,8 +269,7 @@ def _json_array_records(source: Source, where: str) -> str:
 def checked_sql(source: Source, records: str) -> str:
     """Each record with `_reason`: every way it fails the registry, or NULL when it types.
 
-    ARRAY_TO_STRING over ARRAY_COMPACT because Snowflake's CONCAT_WS is NULL when any part is (DuckDB's
-    skips NULLs, so fakesnow would hide that difference)."""
+    ARRAY_TO_STRING over ARRAY_COMPACT because Snowflake's CONCAT_WS is NULL when any part is."""
     problems = ["_record_error"]
     for column in source.columns:
         if column.type == "VARCHAR":
@@ -371,7 +315,7 @@ def insert_rejects_sql(source: Source, checked: str, load_id: int) -> str:
 @dataclass(frozen=True)
 class CopyResult:
     """COPY's row for the file. Snowflake answers 'Copy executed with 0 files processed.' for a file
-    its load metadata skips, fakesnow a row with status LOAD_SKIPPED: both read as LOAD_SKIPPED."""
+    its load metadata skips: no row for the key reads as LOAD_SKIPPED."""
 
     status: str
     rows_loaded: int = 0
@@ -409,7 +353,7 @@ def record_copy_errors(cursor, source: Source, key: str, load_id: int, result: C
 # --- loading ------------------------------------------------------------------------------------------
 
 def load_source(snowflake: SnowflakeResource, landing: LandingZone, source: Source, stage: ExternalStage,
-                objects: list[LandedObject] | None = None, *, fakesnow: bool = False) -> LoadReport:
+                objects: list[LandedObject] | None = None, *, forms: CopyForms = SNOWFLAKE_COPY) -> LoadReport:
     """Load every object under the source's prefix (or the given ones) not yet in the ledger."""
     with snowflake.get_connection() as connection:
         cursor = connection.cursor()
@@ -418,12 +362,12 @@ def load_source(snowflake: SnowflakeResource, landing: LandingZone, source: Sour
             objects = landing.list_objects(prefix=f"{source.name}/")
         report = LoadReport(source.name)
         for obj in objects:
-            report.files.append(_load_object(cursor, landing, source, stage, obj, fakesnow))
+            report.files.append(_load_object(cursor, landing, source, stage, obj, forms))
         return report
 
 
 def _load_object(cursor, landing: LandingZone, source: Source, stage: ExternalStage, obj: LandedObject,
-                 fakesnow: bool) -> FileResult:
+                 forms: CopyForms) -> FileResult:
     cursor.execute(ledger_history_sql(LEDGER, "%s"), (source.name, obj.key, obj.etag))
     decision = decide(obj, [LedgerRow(*row) for row in cursor.fetchall()])
     if decision.action in ("already_loaded", "gave_up"):
@@ -438,21 +382,19 @@ def _load_object(cursor, landing: LandingZone, source: Source, stage: ExternalSt
         header = _csv_header(landing, obj.key) if source.format == "csv" else None
         cursor.execute("BEGIN")
         in_transaction = True
-        result = _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakesnow, decision.attempt)
+        result = _load_in_transaction(cursor, source, stage, obj, load_id, day, header, forms, decision.attempt)
         cursor.execute("COMMIT")
         return result
     except (SnowflakeError, BronzeLoadError, ValueError, UnicodeDecodeError, OSError) as error:
         if in_transaction:
             cursor.execute("ROLLBACK")
         message = f"{obj.key}: {type(error).__name__}: {error}".splitlines()[0]
-        if fakesnow and source.format == "csv" and isinstance(error, SnowflakeError):
-            message += " [fakesnow runs COPY without ON_ERROR: a CSV line it cannot parse fails the file]"
         _record(cursor, load_id, source, obj, "failed", error=message, attempt=decision.attempt)
         return FileResult(obj.key, "failed", detail=message)
 
 
-def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, fakesnow, attempt) -> FileResult:
-    cursor.execute(copy_statement(source, stage, obj.key, header, fakesnow))
+def _load_in_transaction(cursor, source, stage, obj, load_id, day, header, forms, attempt) -> FileResult:
+    cursor.execute(copy_statement(source, stage, obj.key, header, forms))
     copied = CopyResult.from_cursor(cursor, obj.key)
     if copied.status == "LOAD_SKIPPED":  # nothing was written: the caller's COMMIT ends an empty transaction
         return FileResult(obj.key, "copy_skipped",
@@ -502,7 +444,7 @@ def _json_layout(cursor, source: Source, key: str) -> Source:
 
 def _file_columns(cursor, source: Source, key: str, header: list[str] | None) -> FileColumns:
     """How the file's columns differ from the registry's: CSV by its header, JSON by the keys any
-    record has. Parquet's are not compared (fakesnow cannot read `$1` whole)."""
+    record has. Parquet's are not compared: a missing Parquet column loads as NULL."""
     if header is not None:
         return FileColumns.compare(source, header)
     if not is_text_format(source):

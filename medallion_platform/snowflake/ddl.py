@@ -1,15 +1,13 @@
 """Snowflake-native objects for the medallion pipeline, rendered from the source registry.
 
-For teams that run the Bronze and Silver hops inside Snowflake, as hand-written Snowflake pipelines
-do: a storage integration and an external stage on the landing bucket, file formats, one Bronze
-table and one auto-ingest pipe per source (COPY INTO with the METADATA$ lineage columns), an
-append-only stream on each Bronze table and a task that MERGEs its new rows into Silver, and three
-least-privilege roles. Every per-source object comes from `SOURCES`: a feed added to the registry
-gets its table, pipe, stream, task and grants here without an edit.
+A storage integration and an external stage on the landing bucket, file formats, one Bronze table and
+one auto-ingest pipe per source (COPY INTO with the METADATA$ lineage columns) with a task that records
+the pipes' loads in the ledger, and three least-privilege roles. Every per-source object comes from
+`SOURCES`: a feed added to the registry gets its table, pipe and grants here without an edit.
+`medallion snowflake ddl` writes the files; sql/snowflake/ holds them rendered with the defaults.
 
-The dbt models in sql/models/silver remain the reference implementation of Silver; the tasks here
-mirror their cleaning and their latest-version rule (see `SILVER_RULES`). `medallion snowflake ddl`
-writes the files; sql/snowflake/ holds them rendered with the defaults.
+Silver and Gold are not here: they are the dbt models (sql/models), built on Snowflake by dbt-snowflake
+from the same Dagster assets as on DuckDB, so each cleaning rule is written once.
 
 The Bronze objects (tables, ledger, rejects, the load-id sequence) are defined once, here: the
 Dagster loader (medallion_platform/snowflake/bronze.py) creates them with the same statements, so
@@ -18,13 +16,11 @@ Bronze has one shape whichever fills it (see "Bronze: one definition" below for 
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from medallion_platform.settings import DBT_PROJECT_DIR
 from medallion_platform.sources import SOURCES, Source
 from medallion_platform.sql_text import snowflake_literal
 
@@ -36,7 +32,6 @@ LITERAL_PARAMETERS = {
     "bucket": re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
     "prefix": re.compile(r"([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?"),  # after stripping outer slashes
     "aws_role_arn": re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+"),
-    "schedule": TASK_SCHEDULE,
     "ledger_schedule": TASK_SCHEDULE,
 }
 
@@ -50,7 +45,6 @@ class SnowflakeParams:
     bucket: str = "medallion-landing"
     prefix: str = ""  # key prefix inside the bucket, as MEDALLION_S3_PREFIX
     aws_role_arn: str = "arn:aws:iam::123456789012:role/medallion-snowflake-access"
-    schedule: str = "5 MINUTE"  # how often the Silver tasks look at their streams
     ledger_schedule: str = "60 MINUTE"  # how often COPY_HISTORY is copied into bronze.load_ledger
     integration: str = "MEDALLION_S3"
     loader_role: str = "MEDALLION_LOADER"
@@ -118,20 +112,16 @@ def _landing_date(path: str) -> str:
 # --- Bronze: one definition of its objects, for the pipes and for the Dagster loader --------------
 #
 # Bronze is filled one of two ways: by the auto-ingest pipes rendered here (04_pipes.sql), or by the
-# Dagster-run COPY INTO loader (medallion_platform/snowflake/bronze.py). Either way the dbt models in
-# sql/models/silver read it, so both create their tables with the statements below, and the shape is
-# the DuckDB loader's plus what only a pipe can tell:
-# - `_load_id` is kept because dbt's `version_rank` (sql/macros/cleaning.sql) orders versions by it:
-#   the latest version of a key is the highest `_load_id`, then the highest `_row_number`. The loader
-#   gives every file the ledger's id, from the sequence `load_id_seq` (load order, as DuckDB's loader).
-#   A pipe has no per-file counter (a sequence in a COPY is drawn row by row, which would not keep a
-#   file's rows together), so it gives `PIPE_LOAD_ID`: the object's last-modified time as the number
-#   YYYYMMDDHHMISSFFF, the same for all of a file's rows and increasing with the time it landed. Files
-#   landed in the same millisecond tie; dbt then takes the higher row number, the tasks the later key.
-#   Those stamps (about 2e16) exceed any sequence id, so Bronze begun by the loader and continued by
-#   pipes still orders correctly; the other way round it would not (the loader's ids would lose).
+# Dagster-run COPY INTO loader (medallion_platform/snowflake/bronze.py); use one or the other (both would
+# load each file). Either way the dbt models in sql/models/silver read it, so both create their tables
+# with the statements below, and the shape is the DuckDB loader's plus what only a pipe can tell:
+# - `_load_id`: the loader gives every file the ledger's id, from the sequence `load_id_seq` (load
+#   order, as DuckDB's loader). A pipe has no per-file counter (a sequence in a COPY is drawn row by
+#   row), so it gives `PIPE_LOAD_ID`: the object's last-modified time as the number YYYYMMDDHHMISSFFF,
+#   the same for all of a file's rows. dbt's version_rank does not read it (it orders versions by
+#   landing day, `_file_last_modified`, key and row), so either value serves.
 # - `_file_last_modified` (METADATA$FILE_LAST_MODIFIED; the loader writes the same value from the S3
-#   listing) is kept as lineage: it is what a pipe's `_load_id` is made from.
+#   listing): what dbt's version_rank orders a day's files by.
 # - The ledger's `load_id` is drawn from the same sequence by every writer: the loader before it loads a
 #   file, the task bronze.record_loads for each file the pipes loaded. For a pipe-loaded file it is not
 #   the `_load_id` of its rows (that is the stamp): join the two on (source, file_key).
@@ -152,9 +142,6 @@ LINEAGE = (
     ("_file_last_modified", "TIMESTAMP_NTZ", "METADATA$FILE_LAST_MODIFIED"),
 )
 LINEAGE_NAMES = tuple(name for name, _, _ in LINEAGE)
-# dbt's version_rank: the data's own time (landing day, the object's last-modified), the key as a
-# tie-break between files landed in the same instant, then the record's place in its file.
-LATEST_FIRST = "_landing_date DESC, _file_last_modified DESC, _source_file DESC, _row_number DESC"
 
 LEDGER_COLUMNS = (
     ("load_id", "NUMBER(38,0) NOT NULL"),  # LOAD_ID_SEQUENCE.NEXTVAL, whoever writes the row
@@ -225,162 +212,6 @@ FILE_FORMATS = {
 }
 
 
-# --- Silver rules: the dbt models' cleaning, in Snowflake SQL -------------------------------------
-
-@dataclass(frozen=True)
-class SilverRules:
-    """How one entity's Bronze rows become Silver rows.
-
-    `cleaned` are (name, expression over the Bronze row `b` and `joins`), as the dbt models'
-    `cleaned` CTE; `columns` are the Silver table's (name, Snowflake type), which keeps the cleaned
-    value of that name, or (name, Snowflake type, expression over `cleaned`);
-    `reasons` are the conditions that quarantine a row, each giving a reason or NULL. A quarantined
-    latest version removes its key from Silver, as in dbt ("a bad correction quarantines")."""
-
-    cleaned: tuple[tuple[str, str], ...]
-    columns: tuple[tuple[str, ...], ...]
-    reasons: tuple[str, ...] = ()
-    joins: str = ""
-    seeds: tuple[str, ...] = ()  # dbt seeds (sql/seeds/<name>.csv) the joins read, as silver.<name>
-
-    @property
-    def silver_columns(self) -> list[tuple[str, str, str]]:
-        """(name, type, expression) of each Silver column."""
-        return [(name, type_, expression[0] if expression else name) for name, type_, *expression in self.columns]
-
-
-def _title_case(expression: str) -> str:  # default__title_case in sql/macros
-    return f"INITCAP(REGEXP_REPLACE(TRIM({expression}), '\\\\s+', ' '))"
-
-
-def _matches_email(expression: str) -> str:  # default__matches_email
-    return f"REGEXP_LIKE({expression}, '^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\\\.[a-zA-Z]{{2,}}$')"
-
-
-def _trimmed(expression: str) -> str:
-    return f"NULLIF(TRIM({expression}), '')"
-
-
-def _feed_timestamp(expression: str) -> str:  # default__parse_feed_timestamp
-    layouts = ("YYYY-MM-DD HH24:MI:SS", 'YYYY-MM-DD"T"HH24:MI:SS', "YYYY/MM/DD HH24:MI:SS", "YYYY-MM-DD")
-    return "COALESCE(" + ", ".join(f"TRY_TO_TIMESTAMP({expression}, '{layout}')" for layout in layouts) + ")"
-
-
-def _join_reasons(conditions: tuple[str, ...]) -> str:  # join_reasons
-    parts = " || ".join(f"COALESCE(({condition}) || '; ', '')" for condition in conditions)
-    return f"NULLIF(RTRIM({parts}, '; '), '')"
-
-
-def _positive(column: str) -> str:
-    return f"CASE WHEN {column} IS NULL THEN 'missing {column}' WHEN {column} <= 0 THEN '{column} <= 0' END"
-
-
-SILVER_RULES: dict[str, SilverRules] = {
-    "customers": SilverRules(  # classified_customers, sql/macros/classification.sql
-        cleaned=(
-            ("customer_id", _trimmed("b.customer_id")),
-            ("name", f"NULLIF({_title_case('b.name')}, '')"),
-            ("email_given", "NULLIF(LOWER(TRIM(b.email)), '')"),
-            ("country", "COALESCE(a.country, CASE WHEN UPPER(TRIM(b.country)) IN ('', 'UNKNOWN', 'N/A', 'NONE') "
-                        f"THEN NULL ELSE {_title_case('b.country')} END)"),
-            ("customer_type", "CASE WHEN UPPER(TRIM(b.customer_type)) IN ('REGULAR', 'REG', 'R') THEN 'Regular' "
-                              "WHEN UPPER(TRIM(b.customer_type)) IN ('PREMIUM', 'PREM', 'P') THEN 'Premium' "
-                              "WHEN UPPER(TRIM(b.customer_type)) = 'VIP' THEN 'VIP' ELSE 'Unknown' END"),
-            ("registration_date", "CASE WHEN TRY_CAST(b.registration_date AS DATE) <= CURRENT_DATE "
-                                  "THEN TRY_CAST(b.registration_date AS DATE) END"),
-            ("age", "CASE WHEN b.age BETWEEN 18 AND 120 THEN b.age END"),
-            ("gender", "CASE WHEN UPPER(TRIM(b.gender)) IN ('M', 'MALE') THEN 'Male' "
-                       "WHEN UPPER(TRIM(b.gender)) IN ('F', 'FEMALE') THEN 'Female' ELSE 'Other' END"),
-            ("total_purchases", "CASE WHEN b.total_purchases < 0 THEN 0 ELSE b.total_purchases END"),
-        ),
-        columns=(
-            ("customer_id", "VARCHAR"),
-            ("name", "VARCHAR"),
-            ("email", "VARCHAR", f"CASE WHEN {_matches_email('email_given')} THEN email_given END"),
-            ("has_valid_email", "BOOLEAN", f"COALESCE({_matches_email('email_given')}, FALSE)"),
-            ("country", "VARCHAR"),
-            ("customer_type", "VARCHAR"),
-            ("registration_date", "DATE"),
-            ("age", "NUMBER(38,0)"),
-            ("gender", "VARCHAR"),
-            ("total_purchases", "NUMBER(38,0)"),
-        ),
-        joins="LEFT JOIN {silver}.country_aliases AS a ON UPPER(TRIM(b.country)) = a.alias",
-        seeds=("country_aliases",),
-    ),
-    "products": SilverRules(  # classified_products, sql/macros/classification.sql
-        cleaned=(
-            ("product_id", _trimmed("b.product_id")),
-            ("product_name", f"NULLIF({_title_case('b.name')}, '')"),
-            ("category", f"NULLIF({_title_case('b.category')}, '')"),
-            ("brand", _trimmed("b.brand")),
-            ("price", "CASE WHEN b.price >= 0 THEN ROUND(b.price, 2) END"),
-            ("has_negative_price", "COALESCE(b.price < 0, FALSE)"),
-            ("stock_parsed", "TRY_CAST(TRIM(b.stock_quantity) AS INTEGER)"),
-            ("stock_given", "b.stock_quantity"),
-            ("rating", "CASE WHEN b.rating BETWEEN 0 AND 5 THEN b.rating END"),
-            ("is_active", "b.is_active"),
-        ),
-        columns=(
-            ("product_id", "VARCHAR"),
-            ("product_name", "VARCHAR"),
-            ("category", "VARCHAR"),
-            ("brand", "VARCHAR"),
-            ("price", "NUMBER(12,2)"),
-            ("has_negative_price", "BOOLEAN"),
-            ("stock_quantity", "NUMBER(38,0)", "CASE WHEN stock_parsed < 0 THEN 0 ELSE stock_parsed END"),
-            ("has_invalid_stock", "BOOLEAN", "(stock_given IS NOT NULL AND stock_parsed IS NULL)"),
-            ("rating", "FLOAT"),
-            ("is_active", "BOOLEAN"),
-        ),
-    ),
-    "transactions": SilverRules(  # classified_transactions, sql/macros/classification.sql
-        cleaned=(
-            ("transaction_id", _trimmed("b.transaction_id")),
-            ("customer_id", _trimmed("b.customer_id")),
-            ("product_id", _trimmed("b.product_id")),
-            ("quantity", "b.quantity"),
-            ("total_amount", "b.total_amount"),
-            ("transaction_date_given", "b.transaction_date"),
-            ("transaction_at", _feed_timestamp("b.transaction_date")),
-            ("payment_method", _trimmed("b.payment_method")),
-            ("store_type", _trimmed("b.store_type")),
-        ),
-        columns=(
-            ("transaction_id", "VARCHAR"),
-            ("customer_id", "VARCHAR"),
-            ("product_id", "VARCHAR"),
-            ("quantity", "NUMBER(38,0)"),
-            ("total_amount", "NUMBER(12,2)"),
-            ("transaction_at", "TIMESTAMP_NTZ"),
-            ("transaction_date", "DATE", "CAST(transaction_at AS DATE)"),
-            ("payment_method", "VARCHAR"),
-            ("store_type", "VARCHAR"),
-        ),
-        reasons=(
-            _positive("total_amount"),
-            _positive("quantity"),
-            "CASE WHEN NULLIF(TRIM(transaction_date_given), '') IS NULL THEN 'missing transaction_date' "
-            "WHEN transaction_at IS NULL THEN 'unparseable transaction_date' END",
-        ),
-    ),
-}
-
-
-def silver_rules(source: Source) -> SilverRules:
-    """The entity's rules, or for a feed without a dbt model yet: text trimmed (blank is NULL),
-    typed columns as Bronze typed them, the payload kept."""
-    if source.name in SILVER_RULES:
-        return SILVER_RULES[source.name]
-    cleaned = [(c.name, _trimmed(f"b.{c.name}") if snowflake_type(c.type) == "VARCHAR" else f"b.{c.name}")
-               for c in source.columns]
-    columns = [(c.name, snowflake_type(c.type)) for c in source.columns]
-    if source.keep_payload:
-        cleaned.append(("payload", "b.payload"))
-        columns.append(("payload", "VARIANT"))
-    return SilverRules(cleaned=tuple(cleaned), columns=tuple(columns))
-
-
 # --- the renderer --------------------------------------------------------------------------------
 
 HEADER = """\
@@ -415,12 +246,6 @@ class _Names:
     def pipe(self, source: Source) -> str:
         return f"{self.bronze}.{source.name}_pipe"
 
-    def stream(self, source: Source) -> str:
-        return f"{self.bronze}.{source.name}_stream"
-
-    def task(self, source: Source) -> str:
-        return f"{self.silver}.merge_{source.name}"
-
     @property
     def ledger_task(self) -> str:
         return f"{self.bronze}.record_loads"
@@ -449,7 +274,7 @@ def _integration_and_stage(n: _Names, sources: list[Source]) -> list[str]:
     return [
         f"CREATE DATABASE IF NOT EXISTS {p.database}",
         *(f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in (n.bronze, n.silver, n.gold)),
-        "-- Runs the Silver tasks and the readers' queries; suspended whenever idle.\n"
+        "-- Runs dbt's models, the ledger task and the readers' queries; suspended whenever idle.\n"
         f"CREATE WAREHOUSE IF NOT EXISTS {p.warehouse}\n"
         "  WAREHOUSE_SIZE = XSMALL\n  AUTO_SUSPEND = 60\n  AUTO_RESUME = TRUE\n  INITIALLY_SUSPENDED = TRUE",
         "-- Needs ACCOUNTADMIN (or CREATE INTEGRATION). Afterwards `DESC INTEGRATION` gives\n"
@@ -517,67 +342,7 @@ def _pipes(n: _Names, sources: list[Source]) -> list[str]:
             f"FILE_FORMAT = (FORMAT_NAME = {snowflake_literal(n.file_format(source.format))})\n"
             f"PATTERN = {snowflake_literal(key_pattern(source.name))}\n"
             "ON_ERROR = CONTINUE")
-    return statements
-
-
-def _seed(n: _Names, name: str) -> list[str]:
-    """A dbt seed as the same table `dbt seed` makes (silver.<name>), its rows inlined."""
-    with open(DBT_PROJECT_DIR / "seeds" / f"{name}.csv", newline="", encoding="utf-8") as handle:
-        header, *rows = list(csv.reader(handle))
-    table = n.table("silver", _check_identifier(name, "seed name"))
-    columns = ", ".join(f"{_check_identifier(c, f'column of seed {name}')} VARCHAR" for c in header)
-    values = ",\n".join("    (" + ", ".join(snowflake_literal(v) for v in row) + ")" for row in rows)
-    return [f"-- sql/seeds/{name}.csv, as `dbt seed` loads it.\n"
-            f"CREATE OR REPLACE TABLE {table} ({columns}) COPY GRANTS",
-            f"INSERT INTO {table} ({', '.join(header)}) VALUES\n{values}"]
-
-
-def _silver_columns(source: Source) -> list[tuple[str, str]]:
-    return [(name, type_) for name, type_, _ in silver_rules(source).silver_columns] + \
-           [(name, type_) for name, type_, _ in LINEAGE]
-
-
-def _is_newer(new: str, old: str) -> str:
-    """Whether version `new` of a key comes after `old` in LATEST_FIRST's order."""
-    return (f"({new}._load_id > {old}._load_id\n"
-            f"        OR ({new}._load_id = {old}._load_id AND {new}._source_file > {old}._source_file)\n"
-            f"        OR ({new}._load_id = {old}._load_id AND {new}._source_file = {old}._source_file\n"
-            f"            AND {new}._row_number > {old}._row_number))")
-
-
-def _merge_task(n: _Names, source: Source) -> str:
-    rules = silver_rules(source)
-    key = source.primary_key
-    names = [name for name, _, _ in rules.silver_columns] + list(LINEAGE_NAMES)
-    cleaned = ",\n".join(f"                {expression} AS {name}" for name, expression in rules.cleaned)
-    lineage = ", ".join(f"b.{name}" for name in LINEAGE_NAMES)
-    final = ",\n".join(f"            {expression} AS {name}" if expression != name else f"            {name}"
-                       for name, _, expression in rules.silver_columns)
-    reason = _join_reasons(rules.reasons) if rules.reasons else "CAST(NULL AS VARCHAR)"
-    joins = f"\n            {rules.joins.format(silver=n.silver)}" if rules.joins else ""
-    newer = _is_newer("s", "t")
-    updates = ",\n".join(f"        {name} = s.{name}" for name in names if name != key)
-    return (
-        f"-- When {n.stream(source)} has rows: the latest version of each {key} among them\n"
-        "-- replaces an older one in Silver; a quarantined latest version removes it (no tombstone is\n"
-        "-- kept: an older version arriving after that would be inserted again).\n"
-        f"CREATE OR REPLACE TASK {n.task(source)}\n"
-        f"  WAREHOUSE = {n.p.warehouse}\n  SCHEDULE = {snowflake_literal(n.p.schedule)}\n"
-        f"  WHEN SYSTEM$STREAM_HAS_DATA({snowflake_literal(n.stream(source))})\nAS\n"
-        f"MERGE INTO {n.table('silver', source.name)} AS t\n"
-        f"USING (\n        SELECT\n{final},\n"
-        f"            {reason} AS _quarantine_reason,\n"
-        f"            {', '.join(LINEAGE_NAMES)}\n"
-        f"        FROM (\n            SELECT\n{cleaned},\n                {lineage}\n"
-        f"            FROM {n.stream(source)} AS b{joins}\n        ) AS c\n"
-        f"        WHERE {key} IS NOT NULL\n"
-        f"        QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {LATEST_FIRST}) = 1\n"
-        f"    ) AS s\n"
-        f"    ON t.{key} = s.{key}\n"
-        f"WHEN MATCHED AND s._quarantine_reason IS NOT NULL AND {newer} THEN DELETE\n"
-        f"WHEN MATCHED AND s._quarantine_reason IS NULL AND {newer} THEN UPDATE SET\n{updates}\n"
-        f"WHEN NOT MATCHED AND s._quarantine_reason IS NULL THEN INSERT ({', '.join(names)})\n"
-        f"    VALUES ({', '.join(f's.{name}' for name in names)})")
+    return statements + [_ledger_task(n, sources), f"ALTER TASK {n.ledger_task} RESUME"]
 
 
 def _ledger_task(n: _Names, sources: list[Source]) -> str:
@@ -603,40 +368,10 @@ def _ledger_task(n: _Names, sources: list[Source]) -> str:
         f"{landing_key_sql('history.file_name')} AND l.loaded_at = history.last_load_time)")
 
 
-def _streams_and_tasks(n: _Names, sources: list[Source]) -> list[str]:
-    statements: list[str] = []
-    for seed in dict.fromkeys(s for source in sources for s in silver_rules(source).seeds):
-        statements += _seed(n, seed)
-    for source in sources:
-        key = source.primary_key
-        origin = (f"as sql/models/silver/{source.name}.sql" if source.name in SILVER_RULES
-                  else "no dbt model: text trimmed, Bronze's types")
-        statements.append(
-            f"-- One row per {key}, its latest version ({origin}).\n"
-            f"CREATE TABLE IF NOT EXISTS {n.table('silver', source.name)} (\n"
-            f"{_column_list(_silver_columns(source))},\n    PRIMARY KEY ({key})\n)")
-    for source in sources:
-        statements.append(
-            f"-- New Bronze rows of {source.name}; a task's MERGE consumes them.\n"
-            f"CREATE STREAM IF NOT EXISTS {n.stream(source)}\n"
-            f"  ON TABLE {n.table('bronze', source.name)}\n  APPEND_ONLY = TRUE")
-    statements += [_merge_task(n, source) for source in sources]
-    statements.append(_ledger_task(n, sources))
-    statements += [f"ALTER TASK {task} RESUME" for task in _task_names(n, sources)]
-    return statements
-
-
-def _task_names(n: _Names, sources: list[Source]) -> list[str]:
-    return [n.task(source) for source in sources] + [n.ledger_task]
-
-
 def _grants(n: _Names, sources: list[Source]) -> list[str]:
     p = n.p
     loader, transformer, reader = p.loader_role, p.transformer_role, p.reader_role
     bronze_tables = [n.table("bronze", s.name) for s in sources]
-    silver_tables = [n.table("silver", s.name) for s in sources] + \
-                    [n.table("silver", seed) for seed in
-                     dict.fromkeys(x for s in sources for x in silver_rules(s).seeds)]
     statements = [f"CREATE ROLE IF NOT EXISTS {role}" for role in (loader, transformer, reader)]
     statements += [f"GRANT ROLE {role} TO ROLE SYSADMIN" for role in (loader, transformer, reader)]
     statements += [f"GRANT USAGE ON DATABASE {p.database} TO ROLE {role}" for role in (loader, transformer, reader)]
@@ -650,18 +385,15 @@ def _grants(n: _Names, sources: list[Source]) -> list[str]:
     statements += [f"GRANT INSERT ON TABLE {table} TO ROLE {loader}"
                    for table in [*bronze_tables, n.table("bronze", REJECTS_TABLE)]]
     statements += [f"GRANT OPERATE, MONITOR ON PIPE {n.pipe(s)} TO ROLE {loader}" for s in sources]
+    statements.append(f"GRANT OPERATE, MONITOR ON TASK {n.ledger_task} TO ROLE {loader}")
 
-    statements.append(f"-- {transformer}: reads Bronze, writes Silver and Gold (dbt), runs the tasks. Not the\n"
-                      "-- streams: a query of a stream inside DML would consume rows the tasks are owed.\n"
+    statements.append(f"-- {transformer}: reads Bronze, creates and writes Silver and Gold (dbt owns what it creates).\n"
                       f"GRANT USAGE ON SCHEMA {n.bronze} TO ROLE {transformer}")
     statements += [f"GRANT USAGE ON SCHEMA {schema} TO ROLE {transformer}" for schema in (n.silver, n.gold)]
     statements += [f"GRANT SELECT ON TABLE {table} TO ROLE {transformer}"
                    for table in [*bronze_tables, n.table("bronze", LEDGER_TABLE), n.table("bronze", REJECTS_TABLE)]]
     statements += [f"GRANT CREATE TABLE, CREATE VIEW ON SCHEMA {schema} TO ROLE {transformer}"
                    for schema in (n.silver, n.gold)]
-    statements += [f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLE {table} TO ROLE {transformer}"
-                   for table in silver_tables]
-    statements += [f"GRANT OPERATE, MONITOR ON TASK {task} TO ROLE {transformer}" for task in _task_names(n, sources)]
 
     statements.append(f"-- {reader}: the Gold tables and views, present and future, and nothing else.\n"
                       f"GRANT USAGE ON SCHEMA {n.gold} TO ROLE {reader}")
@@ -687,10 +419,9 @@ FILE_NOTES = {
         "-- (METADATA$FILE_LAST_MODIFIED). The same statements create these objects when the Dagster\n"
         "-- loader (medallion_platform/snowflake/bronze.py) fills Bronze instead of the pipes.\n"
         "--\n"
-        "-- _load_id orders the versions of a key, for the dbt Silver models as for the tasks here: the\n"
-        "-- highest wins, then the highest _row_number. The loader gives a file's rows its ledger load_id\n"
-        "-- (bronze.load_id_seq, load order); a pipe gives them the object's last-modified time as the\n"
-        "-- number YYYYMMDDHHMISSFFF (the file landed last wins), which exceeds any sequence id.\n"),
+        "-- The dbt Silver models take the latest version of a key by _landing_date, _file_last_modified,\n"
+        "-- _source_file, _row_number. _load_id is the loader's ledger load_id (bronze.load_id_seq), or a\n"
+        "-- pipe's stamp of the object's last-modified time (YYYYMMDDHHMISSFFF).\n"),
     "04_pipes.sql": (
         _pipes,
         "-- One auto-ingest pipe per source. After creating them, `SHOW PIPES` gives each pipe's\n"
@@ -705,18 +436,12 @@ FILE_NOTES = {
         "-- ON_ERROR = CONTINUE, run VALIDATE(<scratch table>, JOB_ID => '_last') and insert its rows\n"
         "-- into bronze.rejects. Unlike the DuckDB loader, a pipe also loads the same content delivered\n"
         "-- under a new key (Silver keeps one row per key either way), and CSV columns are read by\n"
-        "-- position, not by header name.\n"),
-    "05_streams_and_tasks.sql": (
-        _streams_and_tasks,
-        "-- Silver by streams and tasks. The dbt models in sql/models/silver remain the reference\n"
-        "-- implementation; these tasks mirror their cleaning and their rule \"the latest version of a\n"
-        "-- key wins\" (the highest _load_id, then the later key, then the later row), with these\n"
-        "-- differences: no *_quarantine tables (quarantined rows stay in Bronze), no\n"
-        "-- has_known_customer/product flags, and sources without a dbt model get trimmed text and\n"
-        "-- Bronze's types. Use them instead of the dbt Silver models, not beside them: both write\n"
-        "-- silver.<entity>. Tasks are created suspended and resumed at the end; their owner needs\n"
+        "-- position, not by header name.\n"
+        "--\n"
+        "-- Use the pipes or the Dagster loader, not both: each would load every file. The task\n"
+        "-- bronze.record_loads copies the pipes' COPY_HISTORY into bronze.load_ledger; its owner needs\n"
         "-- EXECUTE TASK ON ACCOUNT.\n"),
-    "06_grants.sql": (
+    "05_grants.sql": (
         _grants,
         "-- Three least-privilege roles, granted to SYSADMIN: loader, transformer, reader.\n"),
 }

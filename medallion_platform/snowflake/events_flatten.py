@@ -14,9 +14,6 @@ parses each JSON line with TRY_PARSE_JSON).
   `SELECT device_os FROM gold.events_flattened` works. Each payload column's path is its comment,
   given in the CREATE VIEW's column list: one statement, so no reader sees the view without them
   (Snowflake commits DDL statement by statement); read back from INFORMATION_SCHEMA.COLUMNS.
-
-The tests run this SQL under fakesnow, whose harness (snowflake/fake_dbt.py) rewrites three things it
-lacks: TYPEOF, STRIP_NULL_VALUE and the column list's comments.
 """
 
 from __future__ import annotations

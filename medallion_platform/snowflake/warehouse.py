@@ -9,7 +9,7 @@ from dagster_snowflake import SnowflakeResource
 from medallion_platform.events_flatten import FlattenedView, replace_flattened_view
 from medallion_platform.landing import S3LandingZone
 from medallion_platform.settings import SNOWFLAKE_VARIABLES, SnowflakeSettings
-from medallion_platform.snowflake.bronze import ExternalStage, load_source
+from medallion_platform.snowflake.bronze import SNOWFLAKE_COPY, CopyForms, ExternalStage, load_source
 from medallion_platform.snowflake.events_flatten import SnowflakeFlatten
 from medallion_platform.sql_text import date_list, snowflake_literal
 from medallion_platform.warehouse import BronzeLoad, Warehouse
@@ -17,20 +17,18 @@ from medallion_platform.warehouse import BronzeLoad, Warehouse
 
 class SnowflakeWarehouse(Warehouse):
     snowflake: SnowflakeResource
-    # How the stage authenticates to the bucket: a storage integration in production
-    # (sql/snowflake/01_integration_and_stage.sql), or keys (an S3-compatible test server).
-    storage_integration: str | None = None
-    stage_aws_key_id: str | None = None
-    stage_aws_secret_key: str | None = None
-    # The test harness's fakesnow runs a subset of COPY: the loader then uses the forms it accepts.
-    fakesnow: bool = False
+    # The storage integration the landing stage authenticates with (sql/snowflake/01_integration_and_stage.sql).
+    storage_integration: str
+
+    def copy_forms(self) -> CopyForms:
+        """The COPY statement forms the Bronze loader sends (snowflake/bronze.py)."""
+        return SNOWFLAKE_COPY
 
     def load_bronze(self, landing, source, objects, days) -> BronzeLoad:
         if not isinstance(landing, S3LandingZone):
             raise TypeError("Snowflake copies from an external stage: the landing zone must be S3")
-        stage = ExternalStage.for_landing(landing, storage_integration=self.storage_integration,
-                                          aws_key_id=self.stage_aws_key_id, aws_secret_key=self.stage_aws_secret_key)
-        report = load_source(self.snowflake, landing, source, stage, objects, fakesnow=self.fakesnow)
+        stage = ExternalStage.for_landing(landing, storage_integration=self.storage_integration)
+        report = load_source(self.snowflake, landing, source, stage, objects, forms=self.copy_forms())
         partition_rows = self.query(f"SELECT count(*) FROM bronze.{source.name} "
                                     f"WHERE _landing_date IN ({date_list(days)})")[0][0]
         rejects = self.query(f"SELECT count(*) FROM bronze.rejects WHERE source = {snowflake_literal(source.name)}")[0][0]
@@ -59,11 +57,4 @@ def snowflake_resource() -> SnowflakeResource:
 
 
 def snowflake_warehouse(settings: SnowflakeSettings) -> SnowflakeWarehouse:
-    resource = snowflake_resource()
-    if settings.emulator == "fakesnow":
-        from medallion_platform.snowflake.fakesnow_warehouse import FakesnowWarehouse  # noqa: PLC0415
-
-        return FakesnowWarehouse(snowflake=resource, fakesnow=True, db_path=EnvVar("MEDALLION_FAKESNOW_DIR"),
-                                 stage_aws_key_id=EnvVar("AWS_ACCESS_KEY_ID"),
-                                 stage_aws_secret_key=EnvVar("AWS_SECRET_ACCESS_KEY"))
-    return SnowflakeWarehouse(snowflake=resource, storage_integration=settings.storage_integration)
+    return SnowflakeWarehouse(snowflake=snowflake_resource(), storage_integration=settings.storage_integration)

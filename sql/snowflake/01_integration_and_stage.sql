@@ -12,7 +12,7 @@ CREATE SCHEMA IF NOT EXISTS MEDALLION.silver;
 
 CREATE SCHEMA IF NOT EXISTS MEDALLION.gold;
 
--- Runs the Silver tasks and the readers' queries; suspended whenever idle.
+-- Runs dbt's models, the ledger task and the readers' queries; suspended whenever idle.
 CREATE WAREHOUSE IF NOT EXISTS MEDALLION_WH
   WAREHOUSE_SIZE = XSMALL
   AUTO_SUSPEND = 60

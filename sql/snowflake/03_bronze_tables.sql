@@ -8,10 +8,9 @@
 -- (METADATA$FILE_LAST_MODIFIED). The same statements create these objects when the Dagster
 -- loader (medallion_platform/snowflake/bronze.py) fills Bronze instead of the pipes.
 --
--- _load_id orders the versions of a key, for the dbt Silver models as for the tasks here: the
--- highest wins, then the highest _row_number. The loader gives a file's rows its ledger load_id
--- (bronze.load_id_seq, load order); a pipe gives them the object's last-modified time as the
--- number YYYYMMDDHHMISSFFF (the file landed last wins), which exceeds any sequence id.
+-- The dbt Silver models take the latest version of a key by _landing_date, _file_last_modified,
+-- _source_file, _row_number. _load_id is the loader's ledger load_id (bronze.load_id_seq), or a
+-- pipe's stamp of the object's last-modified time (YYYYMMDDHHMISSFFF).
 
 -- customers: CRM customer extract (CSV, header row, comma-separated, double-quoted). Every version of every row, with lineage.
 CREATE TABLE IF NOT EXISTS MEDALLION.bronze.customers (

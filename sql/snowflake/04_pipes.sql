@@ -14,6 +14,10 @@
 -- into bronze.rejects. Unlike the DuckDB loader, a pipe also loads the same content delivered
 -- under a new key (Silver keeps one row per key either way), and CSV columns are read by
 -- position, not by header name.
+--
+-- Use the pipes or the Dagster loader, not both: each would load every file. The task
+-- bronze.record_loads copies the pipes' COPY_HISTORY into bronze.load_ledger; its owner needs
+-- EXECUTE TASK ON ACCOUNT.
 
 -- customers: csv files (columns by position, in the registry's order) into MEDALLION.bronze.customers.
 CREATE PIPE IF NOT EXISTS MEDALLION.bronze.customers_pipe
@@ -121,3 +125,42 @@ FROM (
 FILE_FORMAT = (FORMAT_NAME = 'MEDALLION.bronze.ff_jsonl')
 PATTERN = '(.*/)?events/[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+'
 ON_ERROR = CONTINUE;
+
+-- Copies the pipes' load history (kept 14 days) into bronze.load_ledger, once per file load.
+CREATE OR REPLACE TASK MEDALLION.bronze.record_loads
+  WAREHOUSE = MEDALLION_WH
+  SCHEDULE = '60 MINUTE'
+AS
+INSERT INTO MEDALLION.bronze.load_ledger (load_id, source, file_key, size_bytes, status, rows_loaded, rows_rejected, error, loaded_at)
+SELECT
+    MEDALLION.bronze.load_id_seq.NEXTVAL,
+    history.source,
+    SPLIT_PART(history.file_name, '/', -3) || '/' || SPLIT_PART(history.file_name, '/', -2) || '/' || SPLIT_PART(history.file_name, '/', -1),
+    history.file_size,
+    IFF(LOWER(history.status) = 'load failed', 'failed', 'loaded'),
+    COALESCE(history.row_count, 0),
+    COALESCE(history.error_count, 0),
+    history.first_error_message,
+    history.last_load_time
+FROM (
+        SELECT 'customers' AS source, h.* FROM TABLE(MEDALLION.INFORMATION_SCHEMA.COPY_HISTORY(
+            TABLE_NAME => 'MEDALLION.bronze.customers',
+            START_TIME => DATEADD(DAY, -1, CURRENT_TIMESTAMP()))) AS h
+        UNION ALL
+        SELECT 'products' AS source, h.* FROM TABLE(MEDALLION.INFORMATION_SCHEMA.COPY_HISTORY(
+            TABLE_NAME => 'MEDALLION.bronze.products',
+            START_TIME => DATEADD(DAY, -1, CURRENT_TIMESTAMP()))) AS h
+        UNION ALL
+        SELECT 'transactions' AS source, h.* FROM TABLE(MEDALLION.INFORMATION_SCHEMA.COPY_HISTORY(
+            TABLE_NAME => 'MEDALLION.bronze.transactions',
+            START_TIME => DATEADD(DAY, -1, CURRENT_TIMESTAMP()))) AS h
+        UNION ALL
+        SELECT 'events' AS source, h.* FROM TABLE(MEDALLION.INFORMATION_SCHEMA.COPY_HISTORY(
+            TABLE_NAME => 'MEDALLION.bronze.events',
+            START_TIME => DATEADD(DAY, -1, CURRENT_TIMESTAMP()))) AS h
+) AS history
+WHERE history.last_load_time IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM MEDALLION.bronze.load_ledger AS l
+    WHERE l.source = history.source AND l.file_key = SPLIT_PART(history.file_name, '/', -3) || '/' || SPLIT_PART(history.file_name, '/', -2) || '/' || SPLIT_PART(history.file_name, '/', -1) AND l.loaded_at = history.last_load_time);
+
+ALTER TASK MEDALLION.bronze.record_loads RESUME;

@@ -1,7 +1,7 @@
 """The real dbt CLI, dbt-snowflake adapter and all, run against fakesnow: a TEST STAND-IN for Snowflake.
 
     MEDALLION_FAKESNOW_DIR=/tmp/fakesnow SNOWFLAKE_ACCOUNT=x ... \\
-        python -m medallion_platform.snowflake.fake_dbt build --target snowflake --project-dir sql --profiles-dir sql
+        python -m medallion_platform_tests.fakesnow_harness.fake_dbt build --target snowflake --project-dir sql --profiles-dir sql
 
 Inside this process `snowflake.connector.connect` is patched by `fakesnow.patch(db_path=...)`, so every
 statement dbt-snowflake sends is parsed as Snowflake SQL (sqlglot), translated, and run by an embedded
@@ -22,9 +22,11 @@ numbers as the DuckDB path. What it does NOT prove:
 - Anything about performance, warehouses, concurrency or transactions between sessions, permissions,
   query tags, or Snowflake's own error behaviour.
 
-dbt-snowflake 1.12 sends four things fakesnow 0.11.4 cannot run, and the events view
-(medallion_platform/snowflake/events_flatten.py, through FakesnowWarehouse) three more; this module
-rewrites exactly these, each to what Snowflake does in this project's case, and nothing else:
+dbt-snowflake 1.12 sends four things fakesnow 0.11.4 cannot run, the events view
+(medallion_platform/snowflake/events_flatten.py, through FakesnowWarehouse) three more, and the Bronze
+loader (medallion_platform/snowflake/bronze.py) two; this module rewrites exactly these, each to what
+Snowflake does in this project's case, and nothing else (the loader's COPY forms are FakesnowCopy's, in
+warehouse.py):
 1. `show user functions in <db>.<schema>` (dbt lists UDFs when caching a schema) fails with
    `001003 (42000): Parser Error: syntax error at or near "functions"`. Answered with no rows, in the
    columns dbt reads (catalog_name, schema_name, name, is_builtin): this project defines no functions.
@@ -55,6 +57,10 @@ then translate the argument as ever), so they hold wherever the functions stand 
    comment is set with DuckDB's own COMMENT ON COLUMN on fakesnow's DuckDB connection, where
    INFORMATION_SCHEMA.COLUMNS reads it. (DuckDB finds a view's column for COMMENT ON COLUMN only when
    the SELECT names it as the column list does, which the events view's SELECT does.)
+8. `SELECT <schema>.<sequence>.NEXTVAL`: fakesnow drops the schema and fails with `Catalog Error: Sequence
+   with name ... does not exist!`. Run as `USE SCHEMA <schema>` then `SELECT <sequence>.NEXTVAL`.
+9. `CREATE STAGE IF NOT EXISTS` of a stage that exists fails with `Object '...' already exists.`: that
+   error is ignored for this statement, as IF NOT EXISTS says.
 The delete+insert incremental strategy itself (BEGIN, DELETE ... USING the staged rows, INSERT, COMMIT),
 the models' pre-hooks (DELETE of the dates to rebuild) and post-hooks run as dbt sends them, under the
 patch. fakesnow's server mode (dbt-snowflake over HTTP) is not used: it was found to misparse BEGIN and
@@ -97,6 +103,10 @@ TYPEOF_IN_DUCKDB = (
 STRIP_NULL_VALUE_IN_DUCKDB = "nullif(:v, 'null')"
 # 7. A CREATE VIEW, which may give its columns comments.
 CREATE_VIEW = re.compile(r"^\s*create\s+(or\s+replace\s+)?view\s", re.IGNORECASE)
+# 8. A sequence's next value, named with its schema.
+NEXTVAL = re.compile(r"^\s*select\s+(\w+)\.(\w+)\.nextval\s*$", re.IGNORECASE)
+# 9. A stage created unless it exists.
+CREATE_STAGE_IF_NOT_EXISTS = re.compile(r"^\s*create\s+stage\s+if\s+not\s+exists\s", re.IGNORECASE)
 
 
 def translate(command: str) -> list[str]:
@@ -107,6 +117,9 @@ def translate(command: str) -> list[str]:
     overwrite = INSERT_OVERWRITE.match(command)
     if overwrite:
         return [f"delete from {overwrite.group(2)}", "insert " + command[overwrite.start(1):]]
+    nextval = NEXTVAL.match(command)
+    if nextval:
+        return [f"USE SCHEMA {nextval.group(1)}", f"SELECT {nextval.group(2)}.NEXTVAL"]
     return [TEMPORARY.sub(r"\1\2", command, count=1)]
 
 
@@ -148,10 +161,11 @@ def view_column_comments(command: str, database: str, schema: str) -> list[str]:
 
 
 @contextmanager
-def fake_snowflake(db_path: str | os.PathLike) -> Iterator[None]:
-    """`fakesnow.patch` with persistent databases in `db_path`, the rewrites above, and connections
-    opened one at a time. Import fakesnow here: it costs seconds and only this harness needs it."""
+def fake_snowflake(db_path: str | os.PathLike | None = None) -> Iterator[None]:
+    """`fakesnow.patch` with persistent databases in `db_path` (in memory without it), the rewrites
+    above, and connections opened one at a time. Import fakesnow here: it costs seconds."""
     import fakesnow
+    from snowflake.connector.errors import ProgrammingError
     from fakesnow.cursor import FakeSnowflakeCursor
     from fakesnow.instance import FakeSnow
 
@@ -166,7 +180,12 @@ def fake_snowflake(db_path: str | os.PathLike) -> Iterator[None]:
         *before, statement = translate(command)
         for other in before:
             execute_one(cursor, other)
-        result = execute_one(cursor, statement, *args, **kwargs)
+        try:
+            result = execute_one(cursor, statement, *args, **kwargs)
+        except ProgrammingError as error:
+            if CREATE_STAGE_IF_NOT_EXISTS.match(statement) and "already exists" in str(error):
+                return cursor
+            raise
         for comment in view_column_comments(command, cursor._conn.database, cursor._conn.schema):
             cursor._duck_conn.execute(comment)
         return result
