@@ -20,6 +20,7 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
+from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 from packaging.version import Version
 
 from medallion_platform.dbt_cli import DBT_PARENT_PID, assignments
@@ -120,9 +121,13 @@ def prepare_manifest(settings: Settings) -> None:
 
 
 def prepare_if_dev() -> None:
-    """Under `dagster dev`, parse an edit in sql/ when the code location loads; elsewhere nothing."""
+    """Under `dagster dev`, parse an edit in sql/ when the code location loads. Elsewhere the build has
+    prepared the manifest; if it has not, say how to."""
     if dbt_project.preparer.using_dagster_dev():
         prepare_manifest(get_settings())
+    elif not dbt_project.manifest_path.exists():
+        raise DagsterDbtManifestNotFoundError(f"{dbt_project.manifest_path} is missing: prepare it with `make install` "
+                                              "(or `python -m medallion_platform.dbt_project`)")
 
 
 if __name__ == "__main__":
