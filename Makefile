@@ -18,8 +18,11 @@ $(UV):
 # --compile-bytecode: every run worker and dbt process imports thousands of modules; where Python may
 # not write its bytecode cache (PYTHONDONTWRITEBYTECODE, read-only installs) it would compile them
 # all on each start, seconds per process.
+# The dbt manifest is built here, not when the definitions are imported (medallion_platform/dbt_project.py):
+# parsed again only when it is missing or older than a file in sql/.
 install: $(UV)
 	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
+	$(VENV)/bin/python -m medallion_platform.dbt_project
 
 demo: install
 	$(VENV)/bin/medallion demo

@@ -8,11 +8,12 @@ the assets are the same on both, through the `warehouse` resource and dbt's prof
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 from dagster_duckdb import DuckDBResource
 
+from medallion_platform.dbt_project import dbt_resource
 from medallion_platform.defs.alerts import ALERT_WEBHOOK_VARIABLE, AlertChannel, alert_sensors
 from medallion_platform.defs.automation import follow_bronze, nightly_full_refresh, nightly_full_refresh_job
 from medallion_platform.defs.bronze import bronze_assets, bronze_column_schema_checks
 from medallion_platform.defs.checks import quality_checks
-from medallion_platform.defs.dbt import dbt_assets_for, dbt_resource
+from medallion_platform.defs.dbt import dbt_assets_for
 from medallion_platform.defs.events import events_flattened
 from medallion_platform.defs.landing import build_landing_assets
 from medallion_platform.defs.raw import build_raw_assets
@@ -58,7 +59,7 @@ def build_definitions(settings: Settings, *, warehouse: Warehouse | None = None,
         resources={
             "landing": settings.landing,
             "warehouse": warehouse or warehouse_resource(settings),
-            "dbt": dbt_resource(dbt_executable),
+            "dbt": dbt_resource(settings, dbt_executable),
             "alerts": AlertChannel(webhook_url=EnvVar(ALERT_WEBHOOK_VARIABLE) if settings.alert_webhook else None),
         },
         # One process per run: steps share the DuckDB file, and per-step process start-up (~4 s of

@@ -1,5 +1,7 @@
 """The one place that reads the environment: which landing zone, which warehouse, which files.
 
+It reads and never writes: what dbt needs from the settings reaches each dbt process it is for
+(medallion_platform/dbt_project.py), so two Settings in one process never see each other's values.
 Every setting is an environment variable with a default that works on a laptop. A missing or
 malformed value stops start-up with a message naming the variable, not a stack trace later on.
 Secrets (Snowflake's credentials) are checked for presence here and handed to Dagster as `EnvVar`s,
@@ -76,6 +78,12 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's artifacts and parse state, per data folder: partial parsing stays valid while the profile
+        (this warehouse) stays the same, and sql/ holds no run output."""
+        return self.data_dir / "dbt_target"
 
 
 def _path(variable: str, default: Path) -> Path:
@@ -166,16 +174,7 @@ def get_settings() -> Settings:
     landing = _landing(data_dir)
     snowflake = _snowflake(landing) if warehouse == "snowflake" else None
     duckdb_path = _path("MEDALLION_DUCKDB_PATH", data_dir / "warehouse.duckdb")
-    # dbt reads the same file through sql/profiles.yml; export the resolved path for it.
-    os.environ["MEDALLION_DUCKDB_PATH"] = str(duckdb_path)
     duckdb_threads, duckdb_memory_limit = _duckdb_threads(), _duckdb_memory_limit()
-    os.environ["MEDALLION_DUCKDB_THREADS"] = str(duckdb_threads)
-    os.environ["MEDALLION_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit
-    # dbt's artifacts and parse state per data folder: partial parsing stays valid while the profile
-    # (this warehouse path) stays the same, and sql/ holds no run output.
-    os.environ["DBT_TARGET_PATH"] = str(data_dir / "dbt_target")
-    # The dbt profile's output (sql/profiles.yml) is the warehouse's name.
-    os.environ["MEDALLION_DBT_TARGET"] = warehouse
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
                     duckdb_threads=duckdb_threads,
                     duckdb_memory_limit=duckdb_memory_limit, snowflake=snowflake, alert_webhook=_alert_webhook())

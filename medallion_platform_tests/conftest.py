@@ -1,7 +1,6 @@
 """Shared fixtures: an isolated data folder per test, a real S3-protocol server on 127.0.0.1, and one
 real pipeline run that every test of its results reads."""
 
-import os
 import socket
 import uuid
 from datetime import date, timedelta
@@ -75,8 +74,8 @@ def pipeline(tmp_path_factory):
         for variable in MEDALLION_VARIABLES:
             env.delenv(variable, raising=False)
         env.setenv("MEDALLION_DATA_DIR", str(data_dir))
-        # Imported here: importing the module builds the default definitions, which exports the default
-        # MEDALLION_DUCKDB_PATH, and tests that never use this fixture should not pay for or see that.
+        # Imported here: importing the module builds the default definitions, which tests that never use
+        # this fixture should not pay for.
         from medallion_platform.definitions import build_definitions
         from medallion_platform.defs.raw import demo_run
 
@@ -115,9 +114,6 @@ def daemon_base(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         for variable in MEDALLION_VARIABLES:
             env.delenv(variable, raising=False)
-        # get_settings exports these for dbt; set here so that leaving the context restores them.
-        for exported in ("MEDALLION_DUCKDB_PATH", "MEDALLION_DBT_TARGET", "DBT_TARGET_PATH"):
-            env.setenv(exported, os.environ.get(exported, ""))
         env.setenv("MEDALLION_DATA_DIR", str(folder / "base"))
         defs = build_definitions(get_settings())
         return folder / "landing", build_base(folder / "base", folder / "landing", defs,
@@ -144,9 +140,6 @@ def snowflake_environment(env: pytest.MonkeyPatch, bucket: str, endpoint: str) -
     variables = {**SNOWFLAKE_ENV, "MEDALLION_WAREHOUSE": "snowflake", "MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION": "LANDING_S3",
                  "MEDALLION_LANDING": "s3",
                  "MEDALLION_S3_BUCKET": bucket, "MEDALLION_S3_ENDPOINT_URL": endpoint}
-    # get_settings exports these for dbt; set them here so leaving the test restores them.
-    for exported in ("MEDALLION_DUCKDB_PATH", "MEDALLION_DBT_TARGET", "DBT_TARGET_PATH"):
-        variables.setdefault(exported, os.environ.get(exported, ""))
     for name, value in variables.items():
         env.setenv(name, value)
     return env

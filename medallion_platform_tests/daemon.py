@@ -182,7 +182,7 @@ def queue_together(instance: DagsterInstance, workspace: BaseWorkspaceRequestCon
 def build_in_process(data_dir: Path, landing_dir: Path, keys: set, first_day: str, last_day: str) -> Path:
     """One in-process run of `keys` over the landing days first_day..last_day, on the warehouse in
     `data_dir` (created if missing); its path."""
-    # Imported here: importing the module builds the default definitions, which export their settings.
+    # Imported here: importing the module builds the default definitions.
     from medallion_platform.definitions import build_definitions  # noqa: PLC0415
 
     with pytest.MonkeyPatch.context() as patch:

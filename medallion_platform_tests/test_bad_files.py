@@ -27,9 +27,6 @@ BAD_FILES = {
 def _run_day(tmp_path, env, name: str, landing) -> tuple:
     from medallion_platform.definitions import build_definitions
 
-    # get_settings exports the warehouse path it resolved (for dbt): forget the previous run's, or this
-    # run would write that warehouse (or the project's own, exported by an earlier import).
-    env.delenv("MEDALLION_DUCKDB_PATH", raising=False)
     env.setenv("MEDALLION_DATA_DIR", str(tmp_path / name))
     env.setenv("MEDALLION_LANDING_DIR", str(landing))
     settings = get_settings()

@@ -2,6 +2,7 @@
 name the demo's customers and products; `--clean` files lose no row on the way to Silver."""
 
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.cli import DEFAULT_SEED, DEMO_SCALE, main
-from medallion_platform.defs.dbt import dbt_resource
+from medallion_platform.dbt_project import dbt_resource
 from medallion_platform.generate import DirtyRates, GenerateConfig, drop_batch, generate
 from medallion_platform.sources import SOURCES
 
@@ -95,16 +96,16 @@ def test_without_clean_a_drop_is_as_dirty_as_the_demo_feeds(capsys, local_settin
     assert late > 0 and unusable > 0  # ~3% late arrivals, ~1.5% rows Silver quarantines
 
 
-def test_clean_drops_lose_no_row_in_bronze_or_silver(capsys, local_settings, tmp_path, monkeypatch):
+def test_clean_drops_lose_no_row_in_bronze_or_silver(capsys, local_settings, tmp_path):
     """Through the real Bronze loader and the real Silver models: nothing rejected or quarantined."""
     dropped = {source: drop(capsys, local_settings, source, 400, "--clean")[1] for source in SOURCES}
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         for source in SOURCES.values():
             load_source(con, local_settings.landing, source)
-    monkeypatch.setenv("MEDALLION_DUCKDB_PATH", str(warehouse))
-    invocation = dbt_resource().cli(["build", "--select", "path:models/silver path:seeds"],
-                                    target_path=tmp_path / "target", raise_on_error=False).wait()
+    invocation = dbt_resource(replace(local_settings, duckdb_path=warehouse)).cli(
+        ["build", "--select", "path:models/silver path:seeds"], target_path=tmp_path / "target",
+        raise_on_error=False).wait()
     assert invocation.is_successful(), invocation.get_error()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         def count(table):
@@ -118,7 +119,7 @@ def test_clean_drops_lose_no_row_in_bronze_or_silver(capsys, local_settings, tmp
         assert count("bronze.events") == dropped["events"]
 
 
-def test_resend_lands_new_versions_of_existing_customers(capsys, local_settings, tmp_path, monkeypatch):
+def test_resend_lands_new_versions_of_existing_customers(capsys, local_settings, tmp_path):
     """A CRM re-export: the drop's customers already exist, so Silver keeps as many customers as before
     and takes the dropped rows as their current versions."""
     demo_day = (date.fromisoformat(DAY) - timedelta(days=1)).isoformat()
@@ -133,9 +134,9 @@ def test_resend_lands_new_versions_of_existing_customers(capsys, local_settings,
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         load_source(con, local_settings.landing, SOURCES["customers"])
-    monkeypatch.setenv("MEDALLION_DUCKDB_PATH", str(warehouse))
-    invocation = dbt_resource().cli(["build", "--select", "+customers", "--exclude", "test_name:relationships"], target_path=tmp_path / "target",
-                                    raise_on_error=False).wait()
+    invocation = dbt_resource(replace(local_settings, duckdb_path=warehouse)).cli(
+        ["build", "--select", "+customers", "--exclude", "test_name:relationships"], target_path=tmp_path / "target",
+        raise_on_error=False).wait()
     assert invocation.is_successful(), invocation.get_error()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         current = dict(con.execute("SELECT _source_file LIKE '%drop%', count(*) FROM silver.customers GROUP BY 1").fetchall())

@@ -3,15 +3,18 @@
 import json
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from medallion_platform.bronze.loader import load_source
-from medallion_platform.defs.dbt import WINDOW_VARIABLES, dbt_resource
+from medallion_platform.dbt_project import MedallionDbtCli, dbt_resource
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.quality import RECONCILED_ENTITIES, reconcile
+from medallion_platform.settings import get_settings
 from medallion_platform.sources import SOURCES
+from medallion_platform_tests.conftest import MEDALLION_VARIABLES
 
 CUSTOMERS_DAY1 = """customer_id,name,email,country,customer_type,registration_date,age,gender,total_purchases
 C01,  jOHN   smith ,  John.Smith@Example.COM ,usa,VIP,2024-05-06,18,M,7
@@ -68,6 +71,16 @@ TRANSACTIONS = [  # (id, customer, product, quantity, amount, date)
 ]
 
 
+def dbt_on(warehouse: Path) -> MedallionDbtCli:
+    """The pipeline's dbt, with the settings of a laptop whose warehouse is `warehouse`."""
+    with pytest.MonkeyPatch.context() as env:
+        for variable in MEDALLION_VARIABLES:
+            env.delenv(variable, raising=False)
+        env.setenv("MEDALLION_DATA_DIR", str(warehouse.parent))
+        env.setenv("MEDALLION_DUCKDB_PATH", str(warehouse))
+        return dbt_resource(get_settings())
+
+
 @pytest.fixture(scope="module")
 def silver(tmp_path_factory):
     root = tmp_path_factory.mktemp("silver_rules")
@@ -93,10 +106,8 @@ def silver(tmp_path_factory):
     with duckdb.connect(str(warehouse)) as con:
         for source in SOURCES.values():
             load_source(con, landing, source)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MEDALLION_DUCKDB_PATH", str(warehouse))
-        invocation = dbt_resource().cli(["build", "--select", "path:models/silver path:seeds"],
-                                        target_path=root / "target", raise_on_error=False).wait()
+    invocation = dbt_on(warehouse).cli(["build", "--select", "path:models/silver path:seeds"],
+                                       target_path=root / "target", raise_on_error=False).wait()
     assert invocation.is_successful(), invocation.get_error()
     with duckdb.connect(str(warehouse)) as con:
         yield con
@@ -239,12 +250,6 @@ def test_the_reconciliation_checks_the_windows_keys_or_all_of_bronze(silver, tmp
     shutil.copyfile(built, warehouse)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DELETE FROM silver.transactions WHERE transaction_id = 'T01'")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MEDALLION_DUCKDB_PATH", str(warehouse))
-        for name in WINDOW_VARIABLES:
-            env.delenv(name, raising=False)
-        for name, value in zip(WINDOW_VARIABLES, window or ()):
-            env.setenv(name, value)
-        invocation = dbt_resource().cli(["build", "--select", "transactions_revisited transactions_reconcile_with_bronze"],
-                                        target_path=tmp_path / "target", raise_on_error=False).wait()
+    invocation = dbt_on(warehouse).cli(["build", "--select", "transactions_revisited transactions_reconcile_with_bronze"],
+                                       window=window, target_path=tmp_path / "target", raise_on_error=False).wait()
     assert invocation.is_successful() is not fails, invocation.get_error()

@@ -116,7 +116,8 @@ class Warehouses:
         dirs = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
         commands = {
             "duckdb": ([str(Path(sys.executable).with_name("dbt")), "build", *dirs],
-                       {"MEDALLION_DBT_TARGET": "duckdb", "MEDALLION_DUCKDB_PATH": str(self.duckdb_path)}),
+                       {"MEDALLION_DUCKDB_PATH": str(self.duckdb_path), "MEDALLION_DUCKDB_THREADS": "1",
+                        "MEDALLION_DUCKDB_MEMORY_LIMIT": "2GB"}),
             "snowflake": ([sys.executable, "-m", "medallion_platform_tests.fakesnow_harness.fake_dbt", "build",
                            "--target", "snowflake", *dirs],
                           {"MEDALLION_FAKESNOW_DIR": str(self.fakesnow_dir), **SNOWFLAKE_ENV}),

@@ -34,8 +34,6 @@ def test_the_graph_runs_to_gold_on_snowflake_with_duckdbs_numbers(tmp_path):
     prefix = f"medallion-live-{uuid.uuid4().hex[:8]}/"
     generate(FEEDS, tmp_path / "raw")
     with pytest.MonkeyPatch.context() as env:
-        for exported in ("MEDALLION_DUCKDB_PATH", "MEDALLION_DBT_TARGET", "DBT_TARGET_PATH"):
-            env.setenv(exported, os.environ.get(exported, ""))
         env.setenv("MEDALLION_LANDING", "s3")
         duckdb_settings, on_duckdb = run_warehouse_layers(env, tmp_path / "raw", tmp_path / "duckdb", prefix,
                                                           MEDALLION_WAREHOUSE="duckdb")

@@ -133,9 +133,6 @@ def both_warehouses(tmp_path_factory):
             env.setenv("MEDALLION_LANDING", "s3")
             env.setenv("MEDALLION_S3_BUCKET", "landing")
             env.setenv("MEDALLION_S3_ENDPOINT_URL", endpoint)
-            # get_settings exports these for dbt; set them here so leaving this context restores them.
-            for exported in ("MEDALLION_DUCKDB_PATH", "MEDALLION_DBT_TARGET", "DBT_TARGET_PATH"):
-                env.setenv(exported, os.environ.get(exported, ""))
 
             generate(FEEDS, tmp / "raw")
             duckdb_settings, on_duckdb = run_warehouse_layers(env, tmp / "raw", tmp / "duckdb", "duckdb/")

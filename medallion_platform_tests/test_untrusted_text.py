@@ -83,8 +83,8 @@ def test_a_link_out_of_the_landing_folder_is_not_read(tmp_path):
 
 def test_a_landing_window_that_is_not_a_date_stops_dbt_naming_the_variable(tmp_path):
     """The window reaches SQL through environment variables (sql/macros/landing_window.sql)."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MEDALLION_DBT_TARGET": "duckdb",
-           "MEDALLION_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"), "DBT_TARGET_PATH": str(tmp_path / "target"),
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MEDALLION_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+           "MEDALLION_DUCKDB_THREADS": "1", "MEDALLION_DUCKDB_MEMORY_LIMIT": "1GB", "DBT_TARGET_PATH": str(tmp_path / "target"),
            "MEDALLION_MIN_LANDING_DATE": "2026-11-20' as date) or true --",
            "MEDALLION_MAX_LANDING_DATE": "2026-11-21"}
     dbt = subprocess.run([str(Path(sys.executable).with_name("dbt")), "compile",

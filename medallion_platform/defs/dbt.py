@@ -1,13 +1,7 @@
 """Silver and Gold: the dbt project in `sql/`, one Dagster asset per model, dbt tests as asset checks."""
 
-import os
-import shutil
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import timedelta
-from functools import cached_property
-from importlib.metadata import version as installed_version
-from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -23,9 +17,9 @@ from dagster import (
     Output,
     TimeWindow,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from packaging.version import Version
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
+from medallion_platform.dbt_project import MedallionDbtCli, dbt_project, prepare_if_dev
 from medallion_platform.defs.automation import (
     FOLLOW_UPSTREAM,
     REBUILD_ON_CODE_CHANGE,
@@ -33,65 +27,14 @@ from medallion_platform.defs.automation import (
     REFRESHED_EVERY_15_MINUTES,
 )
 from medallion_platform.partitions import LANDING_DAYS, LOOKBACK_DAYS, ONE_RUN_PER_BACKFILL
-from medallion_platform.dbt_cli import DBT_PARENT_PID
-from medallion_platform.settings import DBT_PROJECT_DIR, DEFAULT_DBT_EXECUTABLE, WAREHOUSE_WRITER_POOL, Settings
+from medallion_platform.settings import WAREHOUSE_WRITER_POOL, Settings
 from medallion_platform.warehouse import Warehouse
 
 # Gold is rebuilt at least daily; a view older than that is stale for the business.
 GOLD_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=24))
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-class MedallionDbtCli(DbtCliResource):
-    """DbtCliResource without two costs paid on every run, each for something this project does not use:
-    - the `dbt --version` subprocess dagster-dbt runs to learn the version: it imports every installed
-      adapter (Snowflake's connector among them) and asks the package index for updates, ~6 s a run;
-      the installed dbt-core says the same;
-    - the dbt adapter dagster-dbt opens in this process (1-2 s a step) to fetch row counts and column
-      metadata: row counts are read here after dbt exits (`_with_row_counts`), and without an adapter
-      dagster-dbt skips only those fetches.
-    It also tells the dbt it starts which process started it (medallion_platform/dbt_cli.py), so that
-    dbt can tell when it was orphaned before it could arrange to die with that process."""
-
-    def cli(self, args, **kwargs):
-        # dagster-dbt copies this process's environment into dbt's when it starts it, here; there is no
-        # other way in. Set for the call only, and restored.
-        previous = os.environ.get(DBT_PARENT_PID)
-        os.environ[DBT_PARENT_PID] = str(os.getpid())
-        try:
-            return super().cli(args, **kwargs)
-        finally:
-            if previous is None:
-                os.environ.pop(DBT_PARENT_PID, None)
-            else:
-                os.environ[DBT_PARENT_PID] = previous
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return Version(installed_version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args):
-        return None
-
-
-def dbt_resource(executable: str = DEFAULT_DBT_EXECUTABLE) -> DbtCliResource:
-    return MedallionDbtCli(project_dir=dbt_project, dbt_executable=executable)
-
-
-def _manifest_is_stale(project: DbtProject) -> bool:
-    manifest = Path(project.manifest_path)
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    sources = [p for folder in ("models", "macros", "seeds", "tests") for p in (DBT_PROJECT_DIR / folder).rglob("*")]
-    sources += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
-
-
-# Parse only when the SQL changed since the last parse: a fresh clone, or an edit in sql/.
-if _manifest_is_stale(dbt_project):
-    dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+# Under `dagster dev` an edit in sql/ shows on reload; a deployment reads the manifest its build prepared.
+prepare_if_dev()
 
 
 # Views are code, not data: they show Bronze as it is the moment they are read, so a landed file
@@ -156,23 +99,20 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False  # rebuild incremental models from all of Bronze (the nightly schedule)
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
+def _build(context: AssetExecutionContext, dbt: MedallionDbtCli, warehouse: Warehouse,
            config: DbtBuildConfig) -> Iterator:
     """dbt build on the selected models, each followed by its tests. A failing ERROR-severity test
     skips the models built on it; WARN tests only report. A partitioned step passes its window, except
     in a full refresh, which rebuilds and tests everything whatever partition it was launched for."""
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     windowed = (context.has_partition_key_range or context.has_partition_key) and not config.full_refresh
-    with landing_window_environment(context.partition_time_window if windowed else None):
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
-        events = list(invocation.stream())
-    keep_parse_state(invocation.target_path)
+    window = landing_window(context.partition_time_window) if windowed else None
+    invocation = dbt.cli(args, window=window, context=context, raise_on_error=False)
+    events = list(invocation.stream())
+    dbt.keep_parse_state(invocation)
     yield from _with_row_counts(context, events, warehouse)
     if not invocation.is_successful():
         raise Failure(description=f"dbt build failed: {invocation.get_error()}")
-
-
-WINDOW_VARIABLES = ("MEDALLION_MIN_LANDING_DATE", "MEDALLION_MAX_LANDING_DATE")
 
 
 def landing_window(window: TimeWindow) -> tuple[str, str]:
@@ -180,41 +120,6 @@ def landing_window(window: TimeWindow) -> tuple[str, str]:
     first_day = window.start.date() - timedelta(days=LOOKBACK_DAYS)
     last_day = window.end.date() - timedelta(days=1)  # the window's end is exclusive
     return first_day.isoformat(), last_day.isoformat()
-
-
-@contextmanager
-def landing_window_environment(window: TimeWindow | None) -> Iterator[None]:
-    """Set the window's environment variables for the dbt process (unset: every day), then restore them.
-    Steps of a run execute one at a time in this process (in_process_executor), so nothing races."""
-    saved = {name: os.environ.get(name) for name in WINDOW_VARIABLES}
-    values = landing_window(window) if window else (None, None)
-    try:
-        for name, value in zip(WINDOW_VARIABLES, values):
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def keep_parse_state(invocation_target: Path) -> None:
-    """Keep the parse state of the latest dbt invocation where dagster-dbt seeds the next one from
-    (DBT_TARGET_PATH, set per data folder by medallion_platform.settings), so each invocation parses
-    only what changed instead of the whole project (~3 s a step)."""
-    state = Path(invocation_target) / "partial_parse.msgpack"
-    shared = Path(os.environ.get("DBT_TARGET_PATH", "target"))
-    shared = shared if shared.is_absolute() else DBT_PROJECT_DIR / shared
-    if state.exists() and state.parent != shared:
-        shared.mkdir(parents=True, exist_ok=True)
-        staged = shared / f".partial_parse.{os.getpid()}"
-        shutil.copyfile(state, staged)
-        staged.replace(shared / state.name)
 
 
 # Three steps, one per kind of rebuild: the Silver dimensions (and the views, when their SQL
@@ -230,7 +135,7 @@ PARTITIONED = "tag:partitioned_by_landing_day"
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select="path:models/silver path:seeds", exclude=PARTITIONED, name="silver_dbt_models",
             backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
-def silver_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
+def silver_dbt_models(context: AssetExecutionContext, dbt: MedallionDbtCli, warehouse: Warehouse,
                       config: DbtBuildConfig):
     """Silver dimensions and classification views: typed, cleaned, deduplicated, quarantined with a reason."""
     yield from _build(context, dbt, warehouse, config)
@@ -243,7 +148,7 @@ def incremental_dbt_models_in(pool: str) -> AssetsDefinition:
     @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
                 select=PARTITIONED, name="incremental_dbt_models",
                 partitions_def=LANDING_DAYS, backfill_policy=ONE_RUN_PER_BACKFILL, pool=pool)
-    def incremental_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
+    def incremental_dbt_models(context: AssetExecutionContext, dbt: MedallionDbtCli, warehouse: Warehouse,
                                config: DbtBuildConfig):
         """Silver transactions merged on transaction_id for the ids the window's files carry, then the Gold
         sales facts rebuilt for the (day or month, product, customer) groups those files can change."""
@@ -255,7 +160,7 @@ def incremental_dbt_models_in(pool: str) -> AssetsDefinition:
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             select=f"tag:{REFRESHED_EVERY_15_MINUTES}", name="gold_dbt_models",
             backfill_policy=ONE_RUN_PER_BACKFILL, pool=WAREHOUSE_WRITER_POOL)
-def gold_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
+def gold_dbt_models(context: AssetExecutionContext, dbt: MedallionDbtCli, warehouse: Warehouse,
                     config: DbtBuildConfig):
     """Gold business tables rebuilt whole, every 15 minutes at most: they rank or segment over all history."""
     yield from _build(context, dbt, warehouse, config)

@@ -80,6 +80,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
+from medallion_platform.dbt_cli import apply_assignments
 from medallion_platform.sql_text import quote_ident, sql_literal
 
 DB_PATH_VARIABLE = "MEDALLION_FAKESNOW_DIR"
@@ -206,7 +207,8 @@ def fake_snowflake(db_path: str | os.PathLike | None = None) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    # Leading NAME=VALUE arguments are this process's environment, as for medallion-dbt.
+    args = apply_assignments(sys.argv[1:] if argv is None else argv)
     db_path = os.environ.get(DB_PATH_VARIABLE, "").strip()
     if not db_path:
         print(f"fake_dbt: set {DB_PATH_VARIABLE} to the folder of the fakesnow databases "
