@@ -10,8 +10,8 @@ import pytest
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.defs.dbt import WINDOW_VARIABLES, dbt_resource
 from medallion_platform.landing import LocalLandingZone
-from medallion_platform.quality import RECONCILED_ENTITIES, reconcile
 from medallion_platform.sources import SOURCES
+from medallion_platform_tests.reconciliation import RECONCILED_ENTITIES, reconcile
 
 CUSTOMERS_DAY1 = """customer_id,name,email,country,customer_type,registration_date,age,gender,total_purchases
 C01,  jOHN   smith ,  John.Smith@Example.COM ,usa,VIP,2024-05-06,18,M,7
