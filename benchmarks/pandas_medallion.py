@@ -1,7 +1,7 @@
 """The project's Silver and Gold rules as a straightforward pandas script, what many teams write
 first: read each landing file whole into a DataFrame, clean, keep the latest version, join, group by.
 benchmarks/run.py times it against the project and the bare DuckDB script (bare_duckdb.sql), which
-follow the same rules (sql/macros/classification.sql, cleaning.sql, the Gold models,
+follow the same rules (sql/models/silver, sql/macros/classify_transactions.sql, cleaning.sql, the Gold models,
 sql/seeds/country_aliases.csv):
 
 - Bronze: a row whose typed column will not cast (age, total_purchases, price, rating, is_active,

@@ -7,34 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import duckdb
-
-RECONCILED_ENTITIES = ("customers", "products", "transactions")
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    entity: str
-    bronze: int
-    silver: int
-    quarantined: int
-    superseded: int
-
-    @property
-    def unaccounted(self) -> int:
-        """Bronze rows that are in none of Silver, quarantine or superseded (or counted twice, if < 0)."""
-        return self.bronze - (self.silver + self.quarantined + self.superseded)
-
-
-def reconcile(con: duckdb.DuckDBPyConnection, entity: str) -> Reconciliation:
-    """Count each Bronze row's fate from the tables themselves, not from the classification view alone."""
-    bronze, silver, quarantined, superseded = con.execute(
-        f"SELECT (SELECT count(*) FROM bronze.{entity}), (SELECT count(*) FROM silver.{entity}),"
-        f" (SELECT count(*) FROM silver.{entity}_quarantine),"
-        f" (SELECT count(*) FROM silver.{entity}_classified WHERE _status = 'superseded')"
-    ).fetchone()
-    return Reconciliation(entity, bronze, silver, quarantined, superseded)
-
 
 @dataclass(frozen=True)
 class VolumeAnomaly:

@@ -11,10 +11,10 @@ import pytest
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.dbt_project import MedallionDbtCli, dbt_resource
 from medallion_platform.landing import LocalLandingZone
-from medallion_platform.quality import RECONCILED_ENTITIES, reconcile
 from medallion_platform.settings import get_settings
 from medallion_platform.sources import SOURCES
 from medallion_platform_tests.conftest import MEDALLION_VARIABLES
+from medallion_platform_tests.reconciliation import RECONCILED_ENTITIES, reconcile
 
 CUSTOMERS_DAY1 = """customer_id,name,email,country,customer_type,registration_date,age,gender,total_purchases
 C01,  jOHN   smith ,  John.Smith@Example.COM ,usa,VIP,2024-05-06,18,M,7
@@ -236,20 +236,24 @@ def test_every_bronze_row_reconciles(silver):
     assert reconcile(silver, "transactions").superseded == 2
 
 
-@pytest.mark.parametrize("window, fails", [
-    (None, True),                          # no window (the nightly full refresh): every key is checked
-    (("2026-11-20", "2026-11-20"), True),  # T01 has a version in the window's files
-    (("2026-11-21", "2026-11-21"), False),  # it has none here: a run over this window cannot change it
+@pytest.mark.parametrize("window, lost, fails", [
+    (None, "T03", True),                          # no window (the nightly full refresh): every key is checked
+    (("2026-11-20", "2026-11-20"), "T03", True),  # T03 has a version in the window's files
+    (("2026-11-21", "2026-11-21"), "T03", False),  # only C01's file: a run over this window cannot change T03
+    (("2026-11-21", "2026-11-21"), "T01", True),  # T01 names C01: revisited, whatever Silver holds
 ])
-def test_the_reconciliation_checks_the_windows_keys_or_all_of_bronze(silver, tmp_path, window, fails):
+def test_the_reconciliation_checks_the_windows_keys_or_all_of_bronze(silver, tmp_path, window, lost, fails):
     """A Silver transaction lost behind the pipeline's back fails the reconciliation when the check
     covers its key: an incremental run checks every version of the keys it revisits (those its files
-    carry, here), no more. The run lists them in transactions_revisited, built here as a run does."""
+    carry, and those naming a customer or product its files carry), no more. The run lists them in
+    transactions_revisited, built here as a run does, from Bronze alone: a transaction missing from Silver
+    is revisited as it would be if it were there."""
     (built,) = silver.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copyfile(built, warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("DELETE FROM silver.transactions WHERE transaction_id = 'T01'")
+        con.execute("DELETE FROM silver.transactions WHERE transaction_id = ?", [lost])
+        assert reconcile(con, "transactions").unaccounted == 1  # the tests' own count sees the loss too
     invocation = dbt_on(warehouse).cli(["build", "--select", "transactions_revisited transactions_reconcile_with_bronze"],
                                        window=window, target_path=tmp_path / "target", raise_on_error=False).wait()
     assert invocation.is_successful() is not fails, invocation.get_error()

@@ -4,7 +4,7 @@
     incremental_predicates=["{{ in_sales_groups_to_rebuild('purchase_month', 'month') }}"],
     tags=['partitioned_by_landing_day'],
 ) }}
--- The groups to rebuild are those of the transactions this run revisits (macros/landing_window.sql):
+-- The groups to rebuild are those of the transactions this run revisits (macros/sales_groups_to_rebuild.sql):
 -- depends_on: {{ ref('transactions_revisited') }}
 {# What each customer buys of each product, month by month, as the seed systems' view of the same name.
     Incremental: a run deletes and rebuilds only the (month, product, customer) rows its files can change. -#}
@@ -14,7 +14,7 @@ select
     product_id,
     product_name,
     product_category,
-    cast({{ dbt.date_trunc('month', 'transaction_date') }} as date) as purchase_month,
+    {{ sales_period('transaction_date', 'month') }} as purchase_month,
     count(*) as purchase_count,
     {{ quantity_sum('quantity') }} as total_quantity,
     {{ money_sum('total_amount') }} as total_spent,
@@ -27,4 +27,4 @@ group by
     product_id,
     product_name,
     product_category,
-    cast({{ dbt.date_trunc('month', 'transaction_date') }} as date)
+    {{ sales_period('transaction_date', 'month') }}

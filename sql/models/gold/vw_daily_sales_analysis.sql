@@ -4,7 +4,7 @@
     incremental_predicates=["{{ in_sales_groups_to_rebuild('transaction_date', 'day') }}"],
     tags=['partitioned_by_landing_day'],
 ) }}
--- The groups to rebuild are those of the transactions this run revisits (macros/landing_window.sql):
+-- The groups to rebuild are those of the transactions this run revisits (macros/sales_groups_to_rebuild.sql):
 -- depends_on: {{ ref('transactions_revisited') }}
 {# Daily sales per product and customer, as the seed systems' view of the same name.
     Incremental: a run deletes and rebuilds only the (date, product, customer) rows its files can change. -#}

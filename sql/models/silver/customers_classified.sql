@@ -1,4 +1,63 @@
-{#- Every Bronze customer row, cleaned, with its fate: valid, superseded or quarantined (the rules:
-    macros/classification.sql). A table, so each row is classified once per run: the Silver table, its
-    quarantine and their tests all read it. -#}
-{{ classified_customers() }}
+{#- Every Bronze customer row, cleaned, with its fate: valid, superseded by a later version of its
+    customer_id (macros/cleaning.sql: version_rank), or quarantined when it has no customer_id. A bad
+    field is nulled and flagged, the row stays. A table, so each row is classified once per run: the
+    Silver table, its quarantine and their tests all read it. -#}
+with bronze as (
+    select * from {{ source('bronze', 'customers') }}
+),
+
+country_aliases as (
+    select * from {{ ref('country_aliases') }}
+),
+
+cleaned as (
+    select
+        {{ cleaned_id('bronze.customer_id') }} as customer_id,
+        nullif({{ title_case('bronze.name') }}, '') as name,
+        nullif(lower(trim(bronze.email)), '') as email_given,
+        coalesce(
+            country_aliases.country,
+            case
+                when upper(trim(bronze.country)) in ('', 'UNKNOWN', 'N/A', 'NONE') then null
+                else {{ title_case('bronze.country') }}
+            end
+        ) as country,
+        case
+            when upper(trim(bronze.customer_type)) in ('REGULAR', 'REG', 'R') then 'Regular'
+            when upper(trim(bronze.customer_type)) in ('PREMIUM', 'PREM', 'P') then 'Premium'
+            when upper(trim(bronze.customer_type)) = 'VIP' then 'VIP'
+            else 'Unknown'
+        end as customer_type,
+        case
+            when {{ parse_calendar_date('bronze.registration_date') }} <= current_date
+                then {{ parse_calendar_date('bronze.registration_date') }}
+        end as registration_date,
+        case when bronze.age between 18 and 120 then bronze.age end as age,
+        case
+            when upper(trim(bronze.gender)) in ('M', 'MALE') then 'Male'
+            when upper(trim(bronze.gender)) in ('F', 'FEMALE') then 'Female'
+            else 'Other'
+        end as gender,
+        case when bronze.total_purchases < 0 then 0 else bronze.total_purchases end as total_purchases,
+        {{ lineage_columns('bronze.') }}
+    from bronze
+    left join country_aliases
+        on upper(trim(bronze.country)) = country_aliases.alias
+)
+
+select
+    customer_id,
+    name,
+    case when {{ matches_email('email_given') }} then email_given end as email,
+    coalesce({{ matches_email('email_given') }}, false) as has_valid_email,
+    email_given,
+    country,
+    customer_type,
+    registration_date,
+    age,
+    gender,
+    total_purchases,
+    {{ row_status('customer_id') }} as _status,
+    {{ missing_key_reason('customer_id') }} as _quarantine_reason,
+    {{ lineage_columns() }}
+from cleaned

@@ -1,4 +1,39 @@
-{#- Every Bronze product row, cleaned, with its fate: valid, superseded or quarantined (the rules:
-    macros/classification.sql). A table, so each row is classified once per run: the Silver table, its
-    quarantine and their tests all read it. -#}
-{{ classified_products() }}
+{#- Every Bronze product row, cleaned, with its fate: valid, superseded by a later version of its
+    product_id (macros/cleaning.sql: version_rank), or quarantined when it has no product_id. A bad
+    price or stock is nulled and flagged, the row stays. A table, so each row is classified once per
+    run: the Silver table, its quarantine and their tests all read it. -#}
+with bronze as (
+    select * from {{ source('bronze', 'products') }}
+),
+
+cleaned as (
+    select
+        {{ cleaned_id('product_id') }} as product_id,
+        nullif({{ title_case('name') }}, '') as product_name,
+        nullif({{ title_case('category') }}, '') as category,
+        nullif(trim(brand), '') as brand,
+        case when price >= 0 then round(price, 2) end as price,
+        coalesce(price < 0, false) as has_negative_price,
+        {{ parse_integer('trim(stock_quantity)') }} as stock_parsed,
+        stock_quantity as stock_given,
+        case when rating between 0 and 5 then rating end as rating,
+        is_active,
+        {{ lineage_columns() }}
+    from bronze
+)
+
+select
+    product_id,
+    product_name,
+    category,
+    brand,
+    price,
+    has_negative_price,
+    case when stock_parsed < 0 then 0 else stock_parsed end as stock_quantity,
+    (stock_given is not null and stock_parsed is null) as has_invalid_stock,
+    rating,
+    is_active,
+    {{ row_status('product_id') }} as _status,
+    {{ missing_key_reason('product_id') }} as _quarantine_reason,
+    {{ lineage_columns() }}
+from cleaned

@@ -1,18 +1,31 @@
 {{ config(materialized='table', tags=['partitioned_by_landing_day']) }}
-{#- The change set of an incremental run, like a Snowflake stream: every Bronze version, classified, of
-    each transaction the landing window's files can change (every transaction without a window).
-    silver.transactions merges its valid rows; the Gold facts rebuild the groups its versions fall in;
-    the reconciliation counts it. Classified once here, so none of them reads Bronze's history again.
-    Empty in a full refresh, which rebuilds them all from transactions_classified. #}
--- A customer or product file changes which transactions are revisited (revisited_transaction_ids):
--- depends_on: {{ source('bronze', 'customers') }}
--- depends_on: {{ source('bronze', 'products') }}
-{#- Every transaction when there is no window, or when Silver has none yet (a first build: all of them
-    are new to it, so silver.transactions is built from here too). -#}
-{%- set silver_transactions = adapter.get_relation(this.database, this.schema, 'transactions') %}
-{%- set revisit_all = not landing_window_is_set() or silver_transactions is none %}
+{#- The change set of an incremental run, like a Snowflake stream: every Bronze version, classified
+    (macros/classify_transactions.sql), of each transaction the landing window's files can change; every
+    transaction without a window. silver.transactions merges its valid rows; the Gold facts rebuild the
+    groups its versions fall in; the reconciliation counts it. Classified once here, so none of them
+    reads Bronze's history again. Which transactions, it reads from Bronze alone, never from the Silver
+    it feeds. Empty in a full refresh, which rebuilds all of them from transactions_classified, as a
+    first build of silver.transactions does. -#}
+{%- set transaction_ids -%}
+    {#- those with a version in the window's files, #}
+    {{ keys_in_landing_window('transactions') }}
+    union
+    {#- and those naming a customer or product with a version there (silver.transactions records whether
+        their customer and product are known; the Gold facts carry their attributes), in any of their
+        versions: the one Silver holds is among them, and revisiting an id whose other versions name one
+        rebuilds the rows it had. #}
+    select transaction_id from (
+        select
+            {{ cleaned_id('transaction_id') }} as transaction_id,
+            {{ cleaned_id('customer_id') }} as customer_id,
+            {{ cleaned_id('product_id') }} as product_id
+        from {{ source('bronze', 'transactions') }}
+    ) as named
+    where customer_id in ({{ keys_in_landing_window('customers') }})
+       or product_id in ({{ keys_in_landing_window('products') }})
+{%- endset %}
 select * from (
-    {{ classified_transactions(keys=none if revisit_all else revisited_transaction_ids(silver_transactions)) }}
+    {{ classify_transactions(transaction_ids if landing_window_is_set() else none) }}
 ) as versions
 {%- if flags.FULL_REFRESH %}
 where false
