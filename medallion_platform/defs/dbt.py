@@ -23,7 +23,7 @@ from dagster import (
     Output,
     TimeWindow,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from packaging.version import Version
 
 from medallion_platform.defs.automation import (
@@ -149,7 +149,8 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
         return FOLLOW_UPSTREAM
 
 
-TRANSLATOR = MedallionDbtTranslator()
+# Code references: each model's page in the UI links to its SQL file.
+TRANSLATOR = MedallionDbtTranslator(DagsterDbtTranslatorSettings(enable_code_references=True))
 
 
 class DbtBuildConfig(Config):
