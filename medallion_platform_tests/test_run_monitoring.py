@@ -10,7 +10,7 @@ import time
 from datetime import date
 
 import pytest
-from dagster import AssetSelection, DagsterInstance, DagsterRunStatus
+from dagster import AssetSelection, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.runs import code_location, queue_run
@@ -112,7 +112,7 @@ def test_a_killed_demo_is_failed_and_frees_its_slot(laptop_daemon):
     demo.kill()
     demo.wait()
     wait_for(lambda: not alive(dbt), 3, f"end of the dead demo's dbt process {dbt}")
-    [killed] = instance.get_runs()
+    [killed] = instance.get_runs(RunsFilter(job_name="medallion_job"))  # after the demo_feeds run
     successor_completes(laptop_daemon, killed.run_id)
 
 
