@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from medallion_platform.bronze.loader import load_source
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.sources import SOURCES
 

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 
 from dagster import DagsterEventType, DagsterInstance
 
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.sources import SOURCES
 from medallion_platform_tests.daemon import (
     LOCK_ERRORS,

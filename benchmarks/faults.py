@@ -27,7 +27,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 
 
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.runs import queue_run
 from medallion_platform_tests.daemon import (

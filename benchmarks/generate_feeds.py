@@ -13,7 +13,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 
 
 def main(scale: str, seed: str, day: str, out_dir: str) -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 import duckdb
 from dagster import DagsterInstance, Definitions, define_asset_job
 
-from medallion_platform.generate import GenerateConfig
+from medallion_platform.demo.generate import GenerateConfig
 from medallion_platform.settings import get_settings
 
 from recording import (  # benchmarks/recording.py

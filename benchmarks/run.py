@@ -4,7 +4,7 @@ the same generated files, in one run.
 1. generation: `generate(GenerateConfig(scale, days=1, seed), <data dir>/raw)` (benchmarks/generate_feeds.py),
    as its own process, so its memory is measured too and is given back before the builds;
 2. project: the full build of that landing day as `medallion demo` runs it (benchmarks/project_build.py:
-   medallion_job, every asset but the generator's, every check) from an empty warehouse and an empty
+   the files delivered to the landing zone, then medallion_job, every check) from an empty warehouse and an empty
    Dagster instance, as its own process: wall time, the peak of the summed RSS of its process tree
    (dbt's processes included), and each step's time from the run's events in the Dagster instance;
 3. bare DuckDB: benchmarks/bare_duckdb.sql, the same Silver and Gold rules as one script in one
@@ -50,7 +50,6 @@ TIMEOUT_SECONDS = 4 * 3600
 # numerator): the Bronze steps the files' rows, Silver the Bronze dimensions, the incremental step the
 # Bronze transactions, the whole-history Gold step the Silver transactions.
 LAYERS = (
-    ("landing", lambda step: step.startswith("landing__"), "SELECT 0"),
     ("bronze", lambda step: step.startswith("bronze__"),
      "SELECT (SELECT count(*) FROM bronze.customers) + (SELECT count(*) FROM bronze.products)"
      " + (SELECT count(*) FROM bronze.transactions) + (SELECT count(*) FROM bronze.events)"
@@ -200,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                                          str(args.seed), DAY, str(data_dir / "raw")], data_dir / "generate.log", env,
                                          args.memory_limit_gb)
 
-        print("project: medallion_job (landing, Bronze, Silver, Gold, every check) ...", flush=True)
+        print("project: medallion_job (Bronze, Silver, Gold, every check) ...", flush=True)
         project = measured([sys.executable, "-m", "benchmarks.project_build", DAY], data_dir / "project.log", env,
                            args.memory_limit_gb)
         profile = run_profile(DagsterInstance.from_config(str(home)), project["run_id"])

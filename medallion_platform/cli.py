@@ -12,7 +12,7 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from medallion_platform.settings import PROJECT_ROOT, SettingsError, get_settings
+from medallion_platform.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
 from medallion_platform.sources import SOURCES
 
 # `medallion demo` and `medallion drop` share these, so a drop names the demo's customers and products.
@@ -38,7 +38,7 @@ def use_dagster_home(data_dir: Path) -> Path:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from medallion_platform.generate import GenerateConfig, generate  # noqa: PLC0415
+    from medallion_platform.demo.generate import GenerateConfig, generate  # noqa: PLC0415
 
     from tqdm import tqdm  # noqa: PLC0415
 
@@ -59,7 +59,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_drop(args: argparse.Namespace) -> int:
     """Land one more file for a source, as its feed would deliver it: what the sensors pick up live."""
-    from medallion_platform.generate import DirtyRates, GenerateConfig, drop_batch  # noqa: PLC0415
+    from medallion_platform.demo.generate import DirtyRates, GenerateConfig, drop_batch  # noqa: PLC0415
 
     landing = get_settings().landing
     config = GenerateConfig(scale=args.scale, seed=args.seed,
@@ -78,17 +78,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
-    from medallion_platform.defs.raw import demo_run  # noqa: PLC0415
-    from medallion_platform.summary import warehouse_summary  # noqa: PLC0415
+    from medallion_platform.demo.definitions import defs as demo_defs  # noqa: PLC0415
+    from medallion_platform.demo.definitions import run_demo  # noqa: PLC0415
 
     print(f"medallion demo: landing zone {settings.landing.describe()}, warehouse {settings.duckdb_path}")
-    print("running medallion_job: raw -> landing -> bronze -> silver -> gold (step logs: `make dev`) ...")
-    run = demo_run(args.scale, args.seed, args.days, args.start_date)
-    run["run_config"]["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+    print("running demo_feeds (raw -> landing), then medallion_job (landing -> bronze -> silver -> gold) "
+          "(step logs: `make dev`) ...")
     instance = DagsterInstance.get()
-    result = defs.resolve_job_def("medallion_job").execute_in_process(**run, instance=instance, raise_on_error=False)
+    result = run_demo(defs, demo_defs, instance, scale=args.scale, seed=args.seed, days=args.days,
+                      start_date=args.start_date, log_level="WARNING", raise_on_error=False)
     print()
-    print(warehouse_summary(settings.duckdb_path))
+    print(_summary(settings))
     print()
     report_status = _print_report(instance, defs, settings)
     if not result.success:
@@ -121,10 +121,19 @@ def _print_report(instance, defs, settings) -> int:
     return 1 if any(line.blocks for line in lines) else 0
 
 
-def cmd_summary(_args: argparse.Namespace) -> int:
+def _summary(settings: Settings) -> str:
+    """The summary of the configured warehouse, read through the `warehouse` resource the assets use."""
+    if settings.snowflake is None and not settings.duckdb_path.exists():
+        return f"No warehouse at {settings.duckdb_path} yet: run `make demo` first."
+    from medallion_platform.definitions import warehouse_resource  # noqa: PLC0415
     from medallion_platform.summary import warehouse_summary  # noqa: PLC0415
 
-    print(warehouse_summary(get_settings().duckdb_path))
+    with warehouse_resource(settings).process_config_and_initialize_cm() as warehouse:
+        return warehouse_summary(warehouse)
+
+
+def cmd_summary(_args: argparse.Namespace) -> int:
+    print(_summary(get_settings()))
     return 0
 
 
@@ -203,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--quiet", action="store_true", help="no progress bar (there is none off a terminal)")
     generate.set_defaults(func=cmd_generate)
 
-    demo = commands.add_parser("demo", help="run medallion_job end to end and print the summary")
+    demo = commands.add_parser("demo", help="generate and land the demo feeds, run medallion_job on their days "
+                                            "and print the summary")
     _add_generate_options(demo, scale=DEMO_SCALE)
     demo.set_defaults(func=cmd_demo)
 

@@ -1,13 +1,15 @@
-"""The whole medallion pipeline as one Dagster code location.
+"""The medallion pipeline as one Dagster code location, the only one a production workspace lists.
 
-raw (generated feeds) -> landing (objects in the landing zone) -> bronze (exactly once) -> silver / gold
-(dbt). Which landing zone and warehouse (DuckDB or Snowflake) is decided by medallion_platform.settings;
-the assets are the same on both, through the `warehouse` resource and dbt's profile.
+landing (objects feeds drop in the landing zone, external: never written here) -> bronze (exactly once)
+-> silver / gold (dbt). Which landing zone and warehouse (DuckDB or Snowflake) is decided by
+medallion_platform.settings; the assets are the same on both, through the `warehouse` resource and dbt's
+profile. The demo's feeds are a location of their own (medallion_platform/demo/).
 """
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 from dagster_duckdb import DuckDBResource
 
+from medallion_platform.code_references import with_code_references
 from medallion_platform.dbt_project import dbt_resource
 from medallion_platform.defs.alerts import ALERT_WEBHOOK_VARIABLE, AlertChannel, alert_sensors
 from medallion_platform.defs.automation import follow_bronze, nightly_full_refresh, nightly_full_refresh_job
@@ -15,16 +17,16 @@ from medallion_platform.defs.bronze import bronze_assets, bronze_column_schema_c
 from medallion_platform.defs.checks import quality_checks
 from medallion_platform.defs.dbt import dbt_assets_for
 from medallion_platform.defs.events import events_flattened
-from medallion_platform.defs.landing import build_landing_assets
-from medallion_platform.defs.raw import build_raw_assets
+from medallion_platform.defs.landing import landing_specs
 from medallion_platform.defs.sensors import landing_sensors
 from medallion_platform.settings import DEFAULT_DBT_EXECUTABLE, Settings, get_settings
 from medallion_platform.warehouse import DuckDBWarehouse, Warehouse
 
-# The main job: generated files all the way to Gold.
+# The main job, for the landing days its run is tagged with: landed files all the way to Gold.
 medallion_job = define_asset_job(
     "medallion_job", selection=AssetSelection.all(),
-    description="Generate the demo feeds, land them, load Bronze, build Silver and Gold with their checks.",
+    description="Load the files landed on the run's landing days into Bronze, build Silver and Gold with "
+                "their checks.",
 )
 
 
@@ -45,13 +47,12 @@ def build_definitions(settings: Settings, *, warehouse: Warehouse | None = None,
     """The code location for these settings; `warehouse` and `dbt_executable` replace the ones the
     settings choose (a test harness's stand-ins)."""
     return Definitions(
-        assets=[
-            *build_raw_assets(settings.raw_dir),
-            *build_landing_assets(settings.raw_dir),
+        assets=with_code_references([
+            *landing_specs,
             *bronze_assets,
             *dbt_assets_for(settings),
             events_flattened,
-        ],
+        ]),
         asset_checks=[*bronze_column_schema_checks, *quality_checks],
         jobs=[medallion_job, nightly_full_refresh_job],
         sensors=[*landing_sensors, follow_bronze, *alert_sensors],

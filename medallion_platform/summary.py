@@ -1,66 +1,54 @@
-"""What a run left in the warehouse, per layer, with every rejected or quarantined row accounted for."""
+"""What a run left in the warehouse, per layer, with every rejected or quarantined row accounted for.
+
+Read through the configured warehouse (DuckDB or Snowflake), in SQL both dialects accept."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from collections import Counter
 
-import duckdb
-
-from medallion_platform.sql_text import quote_ident
+from medallion_platform.warehouse import Warehouse
 
 LAYERS = ("bronze", "silver", "gold")
+ENTITIES = ("customers", "products", "transactions")
+# A reject reason's quoted value (`age is not INTEGER (thirty)`): left out, so reasons group by kind.
+QUOTED_VALUE = re.compile(r" \([^)]*\)")
 
 
-def _tables(con, schema: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' "
-        "ORDER BY table_name", [schema]).fetchall()]
+def warehouse_summary(warehouse: Warehouse) -> str:
+    relations = {(schema, name): kind for schema, name, kind in warehouse.query(
+        "SELECT lower(table_schema), lower(table_name), table_type FROM information_schema.tables "
+        "WHERE lower(table_schema) IN ('bronze', 'silver', 'gold')")}
+    lines = ["Rows per layer"]
+    for schema, table in sorted(relations, key=lambda key: (LAYERS.index(key[0]), key[1])):
+        if relations[(schema, table)] == "BASE TABLE":
+            lines.append(f"  {schema:<7} {table:<32} {warehouse.count_rows(schema, table):>12,}")
 
+    if ("bronze", "load_ledger") in relations:
+        lines += ["", "Landed files (bronze.load_ledger)"]
+        for source, status, files, rows in warehouse.query(
+                "SELECT source, status, count(*), sum(rows_loaded) FROM bronze.load_ledger "
+                "GROUP BY source, status ORDER BY source, status"):
+            lines.append(f"  {source:<14} {status:<10} {files:>4} file(s) {int(rows or 0):>12,} rows")
+        for key, error in warehouse.query("SELECT file_key, error FROM bronze.load_ledger WHERE status = 'failed'"):
+            lines.append(f"  FAILED {key}: {error}")
 
-def warehouse_summary(duckdb_path: Path) -> str:
-    if not duckdb_path.exists():
-        return f"No warehouse at {duckdb_path} yet: run `make demo` first."
-    lines: list[str] = []
-    # Not read_only: a connection this process still holds (e.g. after a failed step) must match it.
-    with duckdb.connect(str(duckdb_path)) as con:
-        schemas = {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
-        lines.append("Rows per layer")
-        for layer in LAYERS:
-            if layer not in schemas:
-                continue
-            for table in _tables(con, layer):
-                rows = con.execute(f"SELECT count(*) FROM {quote_ident(layer)}.{quote_ident(table)}").fetchone()[0]
-                lines.append(f"  {layer:<7} {table:<32} {rows:>12,}")
+    if ("bronze", "rejects") in relations:
+        lines += ["", "Rejected in Bronze (bronze.rejects), by reason"]
+        rejects: Counter[tuple[str, str]] = Counter()
+        for source, reason, n in warehouse.query(
+                "SELECT source, reason, count(*) FROM bronze.rejects GROUP BY source, reason"):
+            rejects[(source, QUOTED_VALUE.sub("", reason))] += n
+        ranked = sorted(rejects.items(), key=lambda item: (item[0][0], -item[1], item[0][1]))
+        lines += [f"  {source:<14} {why:<58} {n:>8,}" for (source, why), n in ranked] or ["  none"]
 
-        if "bronze" in schemas:
-            lines.append("")
-            lines.append("Landed files (bronze.load_ledger)")
-            for source, status, files, rows in con.execute(
-                "SELECT source, status, count(*), sum(rows_loaded) FROM bronze.load_ledger GROUP BY ALL ORDER BY ALL"
-            ).fetchall():
-                lines.append(f"  {source:<14} {status:<10} {files:>4} file(s) {rows:>12,} rows")
-            failed = con.execute("SELECT file_key, error FROM bronze.load_ledger WHERE status = 'failed'").fetchall()
-            for key, error in failed:
-                lines.append(f"  FAILED {key}: {error}")
-
-            lines.append("")
-            lines.append("Rejected in Bronze (bronze.rejects), by reason")
-            rejects = con.execute(
-                "SELECT source, regexp_replace(reason, ' \\([^)]*\\)', '', 'g') AS why, count(*) "
-                "FROM bronze.rejects GROUP BY ALL ORDER BY source, 3 DESC").fetchall()
-            lines += [f"  {source:<14} {why:<58} {n:>8,}" for source, why, n in rejects] or ["  none"]
-
-        if "silver" in schemas:
-            lines.append("")
-            lines.append("Quarantined in Silver, by reason / superseded by a later version")
-            for entity in ("customers", "products", "transactions"):
-                if f"{entity}_classified" not in {r[0] for r in con.execute(
-                        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'silver'").fetchall()}:
-                    continue
-                for status, reason, n in con.execute(
+    classified = [entity for entity in ENTITIES if ("silver", f"{entity}_classified") in relations]
+    if classified:
+        lines += ["", "Quarantined in Silver, by reason / superseded by a later version"]
+        for entity in classified:
+            for status, reason, n in warehouse.query(
                     f"SELECT _status, coalesce(_quarantine_reason, ''), count(*) FROM silver.{entity}_classified "
-                    "WHERE _status <> 'valid' GROUP BY ALL ORDER BY 1, 3 DESC"
-                ).fetchall():
-                    label = reason if status == "quarantined" else "(superseded duplicate)"
-                    lines.append(f"  {entity:<14} {label:<58} {n:>8,}")
+                    "WHERE _status <> 'valid' GROUP BY 1, 2 ORDER BY 1, 3 DESC"):
+                label = reason if status == "quarantined" else "(superseded duplicate)"
+                lines.append(f"  {entity:<14} {label:<58} {n:>8,}")
     return "\n".join(lines)

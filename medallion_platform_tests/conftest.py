@@ -66,7 +66,8 @@ def s3_bucket(s3_endpoint, clean_env) -> str:
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory):
-    """One full run of medallion_job, then a second identical run, on an isolated data folder.
+    """The demo's feeds landed and one full run of medallion_job over their days, then both again, on an
+    isolated data folder.
     Session-scoped because a run costs most of the suite's time; the environment is restored once the
     runs are done, so their settings do not leak into the tests of other modules."""
     with pytest.MonkeyPatch.context() as env:
@@ -77,17 +78,16 @@ def pipeline(tmp_path_factory):
         # Imported here: importing the module builds the default definitions, which tests that never use
         # this fixture should not pay for.
         from medallion_platform.definitions import build_definitions
-        from medallion_platform.defs.raw import demo_run
+        from medallion_platform.demo.definitions import build_demo_definitions, run_demo
 
         settings = get_settings()
-        defs = build_definitions(settings)
-        job = defs.resolve_job_def("medallion_job")
+        defs, demo = build_definitions(settings), build_demo_definitions(settings)
         with DagsterInstance.ephemeral() as instance:
-            first = job.execute_in_process(**demo_run(**PIPELINE_RUN), instance=instance)
+            first = run_demo(defs, demo, instance, **PIPELINE_RUN)
             with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
                 gold_after_first = con.execute(
                     "SELECT sum(total_sales), count(*) FROM gold.vw_daily_sales_analysis").fetchone()
-            second = job.execute_in_process(**demo_run(**PIPELINE_RUN), instance=instance)
+            second = run_demo(defs, demo, instance, **PIPELINE_RUN)
             # What the 02:00 schedule runs: every Silver and Gold model again from all of Bronze. The
             # tests that follow read the warehouse after it, so they check its result too.
             last_day = (date.fromisoformat(PIPELINE_RUN["start_date"]) + timedelta(days=PIPELINE_RUN["days"] - 1)).isoformat()
@@ -106,7 +106,7 @@ def daemon_base(tmp_path_factory):
     runs go through a dagster-daemon from there (test_concurrency, test_faults): each works on its own
     copy, so the base costs one full run per session. The landing folder and the base's path."""
     from medallion_platform.definitions import build_definitions  # noqa: PLC0415 (see `pipeline`)
-    from medallion_platform.generate import GenerateConfig, generate  # noqa: PLC0415
+    from medallion_platform.demo.generate import GenerateConfig, generate  # noqa: PLC0415
     from medallion_platform_tests.daemon import build_base  # noqa: PLC0415
 
     folder = tmp_path_factory.mktemp("daemon_base")

@@ -200,7 +200,7 @@ def build_in_process(data_dir: Path, landing_dir: Path, keys: set, first_day: st
 def build_base(data_dir: Path, landing_dir: Path, defs, day: str) -> Path:
     """A warehouse built from landing day `day` alone (every table, view and check, as `medallion demo`
     leaves one) in `data_dir`; its path."""
-    everything = (AssetSelection.all() - AssetSelection.groups("raw", "landing")).resolve(defs.resolve_asset_graph())
+    everything = AssetSelection.all().resolve(defs.resolve_asset_graph())
     return build_in_process(data_dir, landing_dir, everything, day, day)
 
 

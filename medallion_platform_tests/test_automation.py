@@ -12,8 +12,8 @@ import pytest
 from dagster import AssetKey, DagsterInstance, evaluate_automation_conditions
 
 from medallion_platform.definitions import build_definitions
-from medallion_platform.defs.raw import demo_run
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.definitions import build_demo_definitions, run_demo
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.partitions import LANDING_DAYS
 from medallion_platform.settings import get_settings
 
@@ -52,8 +52,8 @@ def automation_ticks(tmp_path_factory):
         defs = build_definitions(settings)
         yesterday = (date.fromisoformat(LATEST) - timedelta(days=1)).isoformat()
         with DagsterInstance.ephemeral() as instance:
-            first = defs.resolve_job_def("medallion_job").execute_in_process(
-                **demo_run(scale=0.0002, seed=9, days=1, start_date=yesterday), instance=instance)
+            first = run_demo(defs, build_demo_definitions(settings), instance, scale=0.0002, seed=9, days=1,
+                             start_date=yesterday)
             assert first.success
             # settled: nothing new
             cursor = evaluate_automation_conditions(defs, instance, evaluation_time=_at(1)).cursor
@@ -95,7 +95,7 @@ def test_the_chain_reaches_the_gold_facts_for_the_latest_day_only(automation_tic
     assert requested["gold/vw_daily_sales_analysis"] == {LATEST}
     assert requested["gold/vw_customer_product_affinity"] == {LATEST}
     assert not ON_A_CADENCE & set(requested)  # before the quarter-hour tick
-    assert not any(key.startswith(("raw/", "landing/", "bronze/")) or key.endswith(("_classified", "_quarantine"))
+    assert not any(key.startswith(("landing/", "bronze/")) or key.endswith(("_classified", "_quarantine"))
                    for key in requested)
     assert not any(key.startswith("silver/customers") or key.startswith("silver/products") for key in requested)
 

@@ -11,7 +11,7 @@ import pytest
 from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
 
 from medallion_platform.defs.bronze import LANDED_FILES_CHECK
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.settings import PROJECT_ROOT, get_settings
 from medallion_platform_tests.day_runs import order_name
 

@@ -5,11 +5,12 @@ import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
 from medallion_platform.definitions import build_definitions
-from medallion_platform.defs.raw import demo_run
+from medallion_platform.demo.definitions import build_demo_definitions, run_demo
+from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.report import latest_check_results, render_html, render_markdown, render_text, write_report
 from medallion_platform.settings import get_settings
 
-SMALL_RUN = demo_run(scale=0.0002, seed=5, days=2, start_date="2026-11-20")
+SMALL_RUN = {"scale": 0.0002, "seed": 5, "days": 2, "start_date": "2026-11-20"}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def broken_silver_run(tmp_path_factory):
         settings = get_settings()
         defs = build_definitions(settings)
         with DagsterInstance.ephemeral() as instance:
-            full = defs.resolve_job_def("medallion_job").execute_in_process(**SMALL_RUN, instance=instance)
+            full = run_demo(defs, build_demo_definitions(settings), instance, **SMALL_RUN)
             assert full.success
             with duckdb.connect(str(settings.duckdb_path)) as con:
                 con.execute("DELETE FROM silver.transactions WHERE transaction_id = "
@@ -36,7 +37,7 @@ def broken_silver_run(tmp_path_factory):
             )
             rerun = Definitions.merge(defs, Definitions(jobs=[checks_then_gold])).resolve_job_def(
                 "checks_then_gold").execute_in_process(instance=instance, raise_on_error=False,
-                                                       tags=SMALL_RUN["tags"])
+                                                       tags=landing_day_range_tags("2026-11-20", "2026-11-21"))
             yield settings, defs, instance, full, rerun
 
 

@@ -1,11 +1,28 @@
 """The real asset graph, as loaded by `dagster dev` and the CLI: its shape is pinned here on purpose."""
 
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
 import pytest
-from dagster import AssetCheckKey, AssetKey
+import yaml
+from dagster import AssetCheckKey, AssetKey, DagsterInstance
+from dagster._core.definitions.metadata.source_code import CodeReferencesMetadataSet
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 from medallion_platform.definitions import build_definitions, defs
-from medallion_platform.settings import CHANGE_SET_POOL, WAREHOUSE_WRITER_POOL, SettingsError, get_settings
-from medallion_platform_tests.conftest import snowflake_environment
+from medallion_platform.settings import (
+    CHANGE_SET_POOL,
+    PROJECT_ROOT,
+    WAREHOUSE_WRITER_POOL,
+    SettingsError,
+    get_settings,
+)
+from medallion_platform_tests.conftest import MEDALLION_VARIABLES, snowflake_environment
 
 SOURCES = ("customers", "events", "products", "transactions")
 SILVER = ("country_aliases", "customers", "customers_classified", "customers_quarantine", "products",
@@ -19,12 +36,16 @@ def _graph():
     return defs.resolve_asset_graph()
 
 
+def _executable(definitions):
+    """The assets definitions that run code (not the external landing assets, not the checks alone)."""
+    return [a for a in definitions.resolve_asset_graph().assets_defs if a.is_executable and a.keys]
+
+
 def test_asset_keys_and_groups_snapshot():
     groups = {}
     for key in _graph().get_all_asset_keys():
         groups.setdefault(_graph().get(key).group_name, set()).add(key.to_user_string())
     assert groups == {
-        "raw": {f"raw/{s}" for s in SOURCES},
         "landing": {f"landing/{s}" for s in SOURCES},
         "bronze": {f"bronze/{s}" for s in SOURCES},
         "silver": {f"silver/{m}" for m in SILVER},
@@ -32,13 +53,13 @@ def test_asset_keys_and_groups_snapshot():
     }
 
 
-def test_lineage_runs_from_generated_files_to_gold():
+def test_lineage_runs_from_landed_files_to_gold():
     graph = _graph()
 
     def parents(key: str) -> set[str]:
         return {k.to_user_string() for k in graph.get(AssetKey.from_user_string(key)).parent_keys}
 
-    assert parents("landing/transactions") == {"raw/transactions"}
+    assert parents("landing/transactions") == set()
     assert parents("bronze/transactions") == {"landing/transactions"}
     assert parents("silver/transactions_classified") == {"bronze/transactions"}
     # Tables built on views also depend on what is beneath the views: the data they follow.
@@ -59,7 +80,7 @@ def test_every_asset_is_described_and_every_warehouse_writer_shares_the_pool():
     for key in _graph().get_all_asset_keys():
         node = _graph().get(key)
         assert node.description, key
-    for assets_def in defs.assets:
+    for assets_def in _executable(defs):
         writes_warehouse = any(k.path[0] in ("bronze", "silver", "gold") for k in assets_def.keys)
         pools = {op.pool for op in assets_def.node_def.iterate_op_defs()}
         assert pools == ({WAREHOUSE_WRITER_POOL} if writes_warehouse else {None}), assets_def.keys
@@ -70,7 +91,7 @@ def test_on_snowflake_the_incremental_step_alone_has_a_pool_of_its_own(clean_env
     that step's pool is the one the production instance keeps at one step (deploy/dagster.yaml)."""
     snowflake_environment(clean_env, "landing", "http://127.0.0.1:9")
     clean_env.setenv("MEDALLION_DATA_DIR", str(tmp_path))
-    pools = {op.name: op.pool for assets_def in build_definitions(get_settings()).assets
+    pools = {op.name: op.pool for assets_def in _executable(build_definitions(get_settings()))
              for op in assets_def.node_def.iterate_op_defs() if op.pool}
     assert pools.pop("incremental_dbt_models") == CHANGE_SET_POOL
     assert set(pools.values()) == {WAREHOUSE_WRITER_POOL}
@@ -119,9 +140,13 @@ def test_sensors_schedule_and_automation_are_on_by_default():
                             "gold/sales_by_country", "gold/top_products"}
 
 
-def test_medallion_job_selects_every_asset():
-    job = defs.resolve_job_def("medallion_job")
-    assert set(job.asset_layer.selected_asset_keys) == set(_graph().get_all_asset_keys())
+def _selected(definitions, job_name: str) -> set[str]:
+    return {k.to_user_string() for k in definitions.resolve_job_def(job_name).asset_layer.selected_asset_keys}
+
+
+def test_medallion_job_selects_every_asset_from_bronze_to_gold():
+    assert _selected(defs, "medallion_job") == {k.to_user_string() for k in _graph().get_all_asset_keys()
+                                                if k.path[0] != "landing"}
 
 
 @pytest.mark.parametrize("variables, message", [
@@ -148,4 +173,77 @@ def test_s3_settings_build_an_s3_landing_zone(clean_env, tmp_path):
     settings = get_settings()
     assert settings.landing.describe() == "s3://acme-landing/feeds"
     assert settings.duckdb_path == tmp_path / "warehouse.duckdb"
-    assert build_definitions(settings).resolve_job_def("medallion_job") is not None
+    on_s3 = build_definitions(settings)
+    assert on_s3.resources["landing"].describe() == "s3://acme-landing/feeds"
+    assert _selected(on_s3, "medallion_job") == _selected(defs, "medallion_job")
+
+
+# What loading the production definitions leaves in sys.modules and in the asset graph, in a process of
+# its own (this one has imported the demo already).
+_PRODUCTION_PROBE = """
+import json, sys
+from medallion_platform.definitions import defs
+graph = defs.resolve_asset_graph()
+print(json.dumps({
+    "modules": sorted(m for m in sys.modules if m.startswith(("medallion_platform", "faker"))),
+    "executable": sorted(k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).is_executable),
+    "groups": sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()}),
+    "landing": sorted(k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "landing"),
+}))
+"""
+
+
+def test_the_production_definitions_cannot_write_the_landing_zone_nor_load_the_demo(tmp_path):
+    """The landing zone is written by feeds (in production, other systems), never by the pipeline: its
+    objects are external assets, and the demo's generator is not even imported."""
+    env = {name: value for name, value in os.environ.items() if name not in MEDALLION_VARIABLES}
+    env["MEDALLION_DATA_DIR"] = str(tmp_path)
+    probe = subprocess.run([sys.executable, "-c", _PRODUCTION_PROBE], env=env, capture_output=True, text=True,
+                           cwd=PROJECT_ROOT, check=True)
+    loaded = json.loads(probe.stdout.splitlines()[-1])
+    assert [m for m in loaded["modules"] if m.startswith(("medallion_platform.demo", "medallion_platform.demo.generate",
+                                                         "medallion_platform.defs.raw", "faker"))] == []
+    assert loaded["landing"] == [f"landing/{s}" for s in SOURCES]
+    assert {key.split("/")[0] for key in loaded["executable"]} == {"bronze", "silver", "gold"}
+    assert loaded["groups"] == ["bronze", "gold", "landing", "silver"]
+
+
+def _workspace_modules(path) -> list[str]:
+    return [entry["python_module"]["module_name"] for entry in yaml.safe_load(path.read_text())["load_from"]]
+
+
+def test_a_production_workspace_lists_the_pipeline_alone():
+    assert _workspace_modules(PROJECT_ROOT / "deploy" / "workspace.yaml") == ["medallion_platform.definitions"]
+
+
+def test_the_local_workspace_adds_the_demo_and_reads_raw_to_landing_to_bronze(local_settings):
+    """Both locations loaded as `make dev` loads them: the demo's deliveries are the materializable side of
+    the pipeline's external landing assets, one lineage from the generated files to Bronze, no duplicate."""
+    assert _workspace_modules(PROJECT_ROOT / "workspace.yaml") == [
+        "medallion_platform.definitions", "medallion_platform.demo.definitions"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # Dagster warns of a key two locations both materialize
+        with DagsterInstance.local_temp() as instance, WorkspaceProcessContext(
+                instance, WorkspaceFileTarget(paths=[str(PROJECT_ROOT / "workspace.yaml")])) as process:
+            workspace = process.create_request_context()
+            assert {name: entry.load_error for name, entry in workspace.get_code_location_entries().items()} == {
+                "medallion_platform.definitions": None, "medallion_platform.demo.definitions": None}
+            landing = workspace.asset_graph.get(AssetKey(["landing", "transactions"]))
+            assert (landing.parent_keys, landing.child_keys, landing.is_materializable) == (
+                {AssetKey(["raw", "transactions"])}, {AssetKey(["bronze", "transactions"])}, True)
+
+
+def test_every_asset_links_to_the_code_that_defines_it():
+    """From an asset's page in the UI to its code in one step: each carries code references to files that
+    exist, a dbt model its own SQL file, an asset written in Python the function that builds it."""
+    references = {}
+    for key in _graph().get_all_asset_keys():
+        found = CodeReferencesMetadataSet.extract(_graph().get(key).metadata).code_references
+        assert found is not None, key
+        references[key.to_user_string()] = {Path(r.file_path) for r in found.code_references}
+        assert all(path.is_file() for path in references[key.to_user_string()]), key
+    assert PROJECT_ROOT / "sql" / "models" / "silver" / "customers.sql" in references["silver/customers"]
+    assert PROJECT_ROOT / "sql" / "models" / "gold" / "top_products.sql" in references["gold/top_products"]
+    assert PROJECT_ROOT / "medallion_platform" / "defs" / "bronze.py" in references["bronze/events"]
+    assert PROJECT_ROOT / "medallion_platform" / "defs" / "events.py" in references["gold/events_flattened"]
+    assert PROJECT_ROOT / "medallion_platform" / "defs" / "landing.py" in references["landing/customers"]

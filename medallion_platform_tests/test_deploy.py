@@ -9,7 +9,7 @@ from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config_schema
 from dagster_postgres import DagsterPostgresStorage
 
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.runs import code_location, queue_run
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
 from medallion_platform_tests.daemon import (

@@ -12,7 +12,7 @@ import pytest
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.cli import DEFAULT_SEED, DEMO_SCALE, main
 from medallion_platform.dbt_project import dbt_resource
-from medallion_platform.generate import DirtyRates, GenerateConfig, drop_batch, generate
+from medallion_platform.demo.generate import DirtyRates, GenerateConfig, drop_batch, generate
 from medallion_platform.sources import SOURCES
 
 DAY = "2026-11-23"

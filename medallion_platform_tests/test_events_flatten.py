@@ -10,8 +10,8 @@ from dagster_duckdb import DuckDBResource
 
 from medallion_platform.bronze.loader import load_source
 from medallion_platform.defs.events import events_flattened
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.events_flatten import MAX_DEPTH, DuckDBFlatten, replace_flattened_view
-from medallion_platform.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.sources import SOURCES
 from medallion_platform.warehouse import DuckDBWarehouse

@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from medallion_platform import generate as generate_module
-from medallion_platform.generate import DirtyRates, GenerateConfig, generate
+from medallion_platform.demo import generate as generate_module
+from medallion_platform.demo.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.landing import file_md5
 
 

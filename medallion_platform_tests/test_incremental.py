@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance
 
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.settings import PROJECT_ROOT
 from medallion_platform_tests import independent

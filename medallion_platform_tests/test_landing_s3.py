@@ -3,7 +3,7 @@
 import duckdb
 
 from medallion_platform.bronze.loader import load_source
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone, S3LandingZone, file_md5
 from medallion_platform.sources import SOURCES
 

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from dagster import AssetSelection, DagsterEventType, DagsterInstance, Definitions, define_asset_job
 
-from medallion_platform.generate import DirtyRates, GenerateConfig, generate
+from medallion_platform.demo.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.settings import CHANGE_SET_POOL, get_settings
 from medallion_platform_tests.conftest import snowflake_environment

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from dagster import AssetKey, SensorResult, build_sensor_context
+from dagster import AssetKey, AssetMaterialization, SensorResult, build_sensor_context
 
 from medallion_platform.defs.sensors import (
     MAX_RUN_REQUESTS_PER_TICK,
@@ -121,6 +121,25 @@ def test_new_files_become_one_request_per_source_and_day(zone, tmp_path):
     # The same landing zone seen from an empty cursor again gives the same run keys, so Dagster
     # would not launch them twice even if the cursor were lost.
     assert requests_of(evaluate(zone)) == requests_of(result)
+
+
+def test_what_lands_is_reported_on_the_external_landing_assets_once(zone, tmp_path):
+    """The pipeline never writes the landing zone: its landing assets are external, and the sensor that sees
+    new files records them there (one materialization per source and tick, naming the files), so the UI
+    shows when each feed last delivered and what."""
+    land(zone, tmp_path, "customers/2024-03-01/a.csv", b"customer_id\n1\n")
+    land(zone, tmp_path, "customers/2024-03-02/b.csv", b"customer_id\n2\n")
+    land(zone, tmp_path, "events/2024-03-02/e.jsonl", b'{"event_id": "e1"}\n')
+    land(zone, tmp_path, "events/2024-03-02/_SUCCESS", b"")
+
+    result = evaluate(zone)
+
+    reported = {event.asset_key.to_user_string(): event.metadata for event in result.asset_events}
+    assert {key: (meta["files"].value, meta["days"].value) for key, meta in reported.items()} == {
+        "landing/customers": (2, ["2024-03-01", "2024-03-02"]), "landing/events": (1, ["2024-03-02"])}
+    assert reported["landing/customers"]["keys"].value == ["customers/2024-03-01/a.csv", "customers/2024-03-02/b.csv"]
+    assert all(isinstance(event, AssetMaterialization) for event in result.asset_events)
+    assert evaluate(zone, result.cursor).asset_events == []
 
 
 def test_a_request_carries_the_tables_built_on_its_bronze_partition_but_no_views_or_cadence_tables(tmp_path):

@@ -17,7 +17,7 @@ import sqlglot
 
 from medallion_platform.bronze import loader as duckdb_loader
 from medallion_platform.events_flatten import DuckDBFlatten, replace_flattened_view
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.landing import S3LandingZone
 from medallion_platform.snowflake import bronze, ddl
 from medallion_platform.snowflake.events_flatten import SnowflakeFlatten

@@ -30,7 +30,7 @@ import snowflake.connector
 import snowflake.connector.pandas_tools
 
 from medallion_platform.bronze.loader import load_source
-from medallion_platform.generate import GenerateConfig, generate
+from medallion_platform.demo.generate import GenerateConfig, generate
 from medallion_platform.landing import LocalLandingZone
 from medallion_platform.partitions import LOOKBACK_DAYS
 from medallion_platform.settings import DBT_PROJECT_DIR

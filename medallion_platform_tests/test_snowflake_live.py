@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from medallion_platform.generate import generate
+from medallion_platform.demo.generate import generate
 from medallion_platform.settings import SNOWFLAKE_VARIABLES
 from medallion_platform_tests.snapshots import differences, snapshot_rows
 from medallion_platform_tests.test_snowflake_pipeline import FEEDS, TABLES, read_duckdb_tables, run_warehouse_layers

@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 
 from medallion_platform.bronze.loader import LINEAGE_COLUMNS
 from medallion_platform.definitions import build_definitions
-from medallion_platform.generate import DirtyRates, GenerateConfig, generate
+from medallion_platform.demo.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.report import latest_check_results, write_report
 from medallion_platform.settings import SettingsError, get_settings

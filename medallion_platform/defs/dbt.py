@@ -17,7 +17,7 @@ from dagster import (
     Output,
     TimeWindow,
 )
-from dagster_dbt import DagsterDbtTranslator, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from medallion_platform.dbt_project import MedallionDbtCli, dbt_project, prepare_if_dev
 from medallion_platform.defs.automation import (
@@ -92,7 +92,8 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
         return FOLLOW_UPSTREAM
 
 
-TRANSLATOR = MedallionDbtTranslator()
+# Code references: each model's page in the UI links to its SQL file.
+TRANSLATOR = MedallionDbtTranslator(DagsterDbtTranslatorSettings(enable_code_references=True))
 
 
 class DbtBuildConfig(Config):

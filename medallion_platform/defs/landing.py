@@ -1,37 +1,23 @@
-"""Landing: the feed files as objects in the landing zone (a local folder or S3), one asset per source."""
+"""Landing: the objects feeds drop into the landing zone (a local folder or S3), one external asset per
+source. The pipeline never writes them: the landing sensor reports what arrived (defs/sensors.py) and
+requests the Bronze runs that load it."""
+
+from dagster import AssetKey, AssetSpec
+
+from medallion_platform.code_references import declared_in
+from medallion_platform.sources import SOURCES
 
 
-from pathlib import Path
-
-from dagster import AssetExecutionContext, MaterializeResult, asset
-
-from medallion_platform.landing import LandingZone
-from medallion_platform.partitions import ONE_RUN_PER_BACKFILL
-from medallion_platform.sources import SOURCES, Source
+def landing_key(source: str) -> AssetKey:
+    return AssetKey(["landing", source])
 
 
-def _landing_asset(source: Source, raw_dir: Path):
-    @asset(
-        key=["landing", source.name],
-        deps=[["raw", source.name]],
-        group_name="landing",
-        kinds={"s3"},
-        backfill_policy=ONE_RUN_PER_BACKFILL,
-        description=f"Objects under `{source.name}/` in the landing zone. {source.description}",
+landing_specs = [
+    AssetSpec(
+        landing_key(source.name), group_name="landing", kinds={"s3"},
+        description=f"Objects under `{source.name}/<YYYY-MM-DD>/` in the landing zone, delivered by the "
+                    f"feed. {source.description}",
+        metadata=declared_in(__file__),
     )
-    def landing_objects(context: AssetExecutionContext, landing: LandingZone) -> MaterializeResult:
-        delivered = landing.deliver_tree(raw_dir, source.name)
-        objects = landing.list_objects(prefix=f"{source.name}/")
-        context.log.info(f"delivered {len(delivered)} new or changed objects to {landing.describe()}")
-        return MaterializeResult(metadata={
-            "objects_delivered": len(delivered),
-            "objects": len(objects),
-            "bytes": sum(o.size for o in objects),
-            "landing_zone": landing.describe(),
-        })
-
-    return landing_objects
-
-
-def build_landing_assets(raw_dir: Path):
-    return [_landing_asset(source, raw_dir) for source in SOURCES.values()]
+    for source in SOURCES.values()
+]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from dagster import (
     AssetKey,
+    AssetMaterialization,
     AssetSelection,
     DefaultSensorStatus,
     RunRequest,
@@ -19,6 +20,7 @@ from dagster import (
 
 from medallion_platform.defs.automation import REFRESHED_EVERY_15_MINUTES
 from medallion_platform.defs.dbt import VIEW_TAG
+from medallion_platform.defs.landing import landing_key
 from medallion_platform.landing import LandedObject, LandingZone, is_marker, parse_key
 from medallion_platform.partitions import LANDING_DAYS
 from medallion_platform.sources import SOURCES
@@ -137,7 +139,8 @@ def bronze_partition_of(key: str) -> tuple[str, str]:
     minimum_interval_seconds=2,
     default_status=DefaultSensorStatus.RUNNING,
     description="Requests a run for each (source, day) with newly landed files: that day's Bronze "
-                "partition and every table downstream of it but the Gold tables refreshed every 15 minutes.",
+                "partition and every table downstream of it but the Gold tables refreshed every 15 minutes; "
+                "records the new files on the external landing/<source> assets.",
 )
 def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
     """One sensor over the whole landing zone rather than one per source: a tick costs one listing
@@ -154,6 +157,7 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
     listed = landing.list_objects_since("", cursor.relist_since)
 
     batches: dict[tuple[str, str], list[str]] = {}
+    arrived: dict[str, list[str]] = {}
     handled: list[LandedObject] = []
     waiting: list[LandedObject] = []
     for obj in listed:
@@ -172,6 +176,7 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
             waiting.append(obj)
             continue
         batches.setdefault(partition, []).append(delivery(obj))
+        arrived.setdefault(partition[0], []).append(obj.key)
         handled.append(obj)
     cursor = cursor.advanced(listed, handled, waiting)
 
@@ -187,7 +192,19 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
     ]
     if not run_requests:
         return SensorResult(skip_reason=f"no new files in {landing.describe()}", cursor=cursor.serialize())
-    return SensorResult(run_requests=run_requests, cursor=cursor.serialize())
+    return SensorResult(run_requests=run_requests, asset_events=landing_reports(arrived, landing),
+                        cursor=cursor.serialize())
+
+
+def landing_reports(arrived: dict[str, list[str]], landing: LandingZone) -> list[AssetMaterialization]:
+    """The external landing assets updated by the feeds: one materialization per source with new files,
+    naming them, since nothing in the pipeline materializes them."""
+    return [
+        AssetMaterialization(landing_key(source), description=f"{len(keys)} new file(s) in {landing.describe()}",
+                             metadata={"files": len(keys), "days": sorted({parse_key(k)[1] for k in keys}),
+                                       "keys": sorted(keys), "landing_zone": landing.describe()})
+        for source, keys in sorted(arrived.items())
+    ]
 
 
 landing_sensors = [landed_files_to_bronze]
