@@ -12,7 +12,8 @@ from medallion_platform_tests.fakesnow_harness.warehouse import FakesnowWarehous
 
 def test_on_snowflake_the_summary_reads_snowflake(tmp_path):
     connection = {name.removeprefix("SNOWFLAKE_").lower(): value for name, value in SNOWFLAKE_ENV.items()}
-    warehouse = FakesnowWarehouse(snowflake=SnowflakeResource(**connection), db_path=str(tmp_path / "fakesnow"))
+    warehouse = FakesnowWarehouse(snowflake=SnowflakeResource(**connection), db_path=str(tmp_path / "fakesnow"),
+                                  storage_integration="LANDING_S3")
     with warehouse.process_config_and_initialize_cm() as snowflake:
         for statement in (
             "CREATE SCHEMA bronze", "CREATE SCHEMA silver",
