@@ -148,6 +148,26 @@ def test_every_source_loads_as_the_duckdb_loader_loads_the_same_files(snowflake,
     assert len(expected_events) > 0 and json_values(query(snowflake, view)) == expected_events
 
 
+def test_integer_edges_type_alike_on_both_loaders(snowflake, landing, stage, tmp_path):
+    """The registry's INTEGER is 32-bit on both loaders: Snowflake's column is NUMBER(38,0), so its
+    typing checks the range DuckDB's INTEGER has; the bounds load, one past them is rejected alike."""
+    # "thirty" keeps the column text under fakesnow, whose COPY lets DuckDB's sniffer type an all-number
+    # column (Snowflake's fields are always text).
+    ages = ["2147483647", "-2147483648", "2147483648", "-2147483649", "99999999999999999999", "30", "thirty"]
+    body = "\n".join([CUSTOMER_HEADER] + [f"C{n},Ann,a@x.com,USA,VIP,2024-01-01,{age},F,3"
+                                          for n, age in enumerate(ages)]) + "\n"
+    land(landing, tmp_path, "customers/2026-11-20/edges.csv", body)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    duckdb_loader.load_source(con, landing, get_source("customers"))
+    load(snowflake, landing, stage, "customers")
+    rows = "SELECT customer_id, age FROM {} ORDER BY customer_id"
+    expected = con.execute(rows.format("bronze.customers")).fetchall()
+    assert expected == [("C0", 2147483647), ("C1", -2147483648), ("C5", 30)]
+    assert [(c, int(a)) for c, a in query(snowflake, rows.format("BRONZE.CUSTOMERS"))] == expected
+    rejects = "SELECT row_number, reason FROM {} ORDER BY row_number"
+    assert query(snowflake, rejects.format(bronze.REJECTS)) == con.execute(rejects.format("bronze.rejects")).fetchall()
+
+
 def test_loading_again_loads_nothing(snowflake, landing, stage, tmp_path):
     land(landing, tmp_path, "customers/2026-11-20/a.csv", f"{CUSTOMER_HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
     land(landing, tmp_path, "customers/2026-11-21/b.csv", f"{CUSTOMER_HEADER}\nC2,Bob,b@x.com,USA,VIP,2024-01-01,41,M,1\n")

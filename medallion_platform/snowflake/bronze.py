@@ -266,6 +266,20 @@ def _json_array_records(source: Source, where: str) -> str:
             f"{_json_fields(source, '_element')} FROM ({elements}) AS elements")
 
 
+# The registry's integer types are DuckDB's, whose ranges Snowflake's NUMBER(38,0) does not enforce.
+INTEGER_BITS = {"INTEGER": 32, "BIGINT": 64}
+
+
+def typed_value(column) -> str:
+    """The column's text as the registry's type, NULL when it does not type: as the DuckDB loader
+    types it, so both load and reject the same rows (an INTEGER holds 32 bits on both)."""
+    cast = f"TRY_CAST({column.name} AS {snowflake_type(column.type)})"
+    bits = INTEGER_BITS.get(column.type)
+    if bits is None:
+        return cast
+    return f"CASE WHEN {cast} BETWEEN {-2 ** (bits - 1)} AND {2 ** (bits - 1) - 1} THEN {cast} END"
+
+
 def checked_sql(source: Source, records: str) -> str:
     """Each record with `_reason`: every way it fails the registry, or NULL when it types.
 
@@ -274,9 +288,8 @@ def checked_sql(source: Source, records: str) -> str:
     for column in source.columns:
         if column.type == "VARCHAR":
             continue
-        target = snowflake_type(column.type)
         problems.append(
-            f"CASE WHEN {column.name} IS NOT NULL AND TRY_CAST({column.name} AS {target}) IS NULL "
+            f"CASE WHEN {column.name} IS NOT NULL AND {typed_value(column)} IS NULL "
             f"THEN {literal(f'{column.name} is not {column.type} (')} || {column.name} || ')' END"
         )
     reason = f"NULLIF(ARRAY_TO_STRING(ARRAY_COMPACT(ARRAY_CONSTRUCT({', '.join(problems)})), '; '), '')"
@@ -294,8 +307,7 @@ def lineage_values(load_id: int, day: str, last_modified: datetime) -> dict[str,
 
 
 def insert_bronze_sql(source: Source, checked: str, load_id: int, day: str, last_modified: datetime) -> str:
-    typed = [c.name if c.type == "VARCHAR" else f"TRY_CAST({c.name} AS {snowflake_type(c.type)})"
-             for c in source.columns]
+    typed = [c.name if c.type == "VARCHAR" else typed_value(c) for c in source.columns]
     payload = ["payload"] if source.keep_payload else []
     lineage = lineage_values(load_id, day, last_modified)
     targets = source.column_names + payload + list(lineage)
