@@ -183,7 +183,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 
 def cmd_snowflake_ddl(args: argparse.Namespace) -> int:
-    """Render the Snowflake objects (stage, file formats, Bronze, pipes, grants) from the source registry."""
+    """Render the Snowflake objects (stage, file formats, Bronze, grants) from the source registry."""
     from medallion_platform.snowflake.ddl import SnowflakeParams, write_files  # noqa: PLC0415
 
     given = {"bucket": args.bucket, "prefix": args.prefix, "aws_role_arn": args.role_arn,
@@ -246,14 +246,14 @@ def main(argv: list[str] | None = None) -> int:
 
     snowflake = commands.add_parser("snowflake", help="Snowflake-native objects for the production path")
     snowflake_commands = snowflake.add_subparsers(dest="snowflake_command", required=True)
-    ddl = snowflake_commands.add_parser("ddl", help="write the Snowflake SQL (stage, file formats, Bronze, pipes, "
+    ddl = snowflake_commands.add_parser("ddl", help="write the Snowflake SQL (stage, file formats, Bronze, "
                                                     "grants) rendered from the source registry")
     ddl.add_argument("--out", default=str(PROJECT_ROOT / "sql" / "snowflake"), help="folder for the .sql files")
     ddl.add_argument("--bucket", help="landing bucket")
     ddl.add_argument("--prefix", help="key prefix inside the bucket")
     ddl.add_argument("--role-arn", help="IAM role the storage integration assumes")
     ddl.add_argument("--database", help="Snowflake database (default MEDALLION)")
-    ddl.add_argument("--warehouse", help="warehouse dbt, the ledger task and readers use")
+    ddl.add_argument("--warehouse", help="warehouse the Bronze loader, dbt and readers use")
     ddl.set_defaults(func=cmd_snowflake_ddl)
 
     args = parser.parse_args(argv)

@@ -177,7 +177,7 @@ def test_loading_again_loads_nothing(snowflake, landing, stage, tmp_path):
     assert [f.status for f in second.files] == ["already_loaded", "already_loaded"]
     assert query(snowflake, "SELECT customer_id, _landing_date::VARCHAR, _load_id FROM BRONZE.CUSTOMERS ORDER BY 1") == [
         ("C1", "2026-11-20", 1), ("C2", "2026-11-21", 2)]
-    # The object's LastModified, in UTC without zone, as METADATA$FILE_LAST_MODIFIED gives it to a pipe.
+    # The object's LastModified from the S3 listing, in UTC without zone (TIMESTAMP_NTZ).
     listed = [o.last_modified.astimezone(timezone.utc).replace(tzinfo=None)
               for o in landing.list_objects(prefix="customers/")]
     assert [r[0] for r in query(snowflake, "SELECT _file_last_modified FROM BRONZE.CUSTOMERS ORDER BY customer_id")] == listed

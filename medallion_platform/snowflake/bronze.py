@@ -3,7 +3,7 @@
 The contract is the DuckDB loader's (`medallion_platform/bronze/loader.py`): `BRONZE.<SOURCE>` holds the
 registry's columns, typed, a VARIANT `payload` for keep_payload sources, and the lineage columns
 `_source_file`, `_row_number`, `_ingested_at`, `_load_id`, `_landing_date`, plus `_file_last_modified`
-(the object's LastModified from the S3 listing, what METADATA$FILE_LAST_MODIFIED gives a pipe); a row
+(the object's LastModified from the S3 listing); a row
 that does not type goes to `BRONZE.REJECTS` with its file, row number, raw record and reason;
 `BRONZE.LOAD_LEDGER` has one row per file with its etag and status (loaded | duplicate | failed), its
 `load_id` drawn from `BRONZE.LOAD_ID_SEQ`, and every row the file loads has that `_load_id`. Reasons read as the DuckDB loader's do (`age is not INTEGER (thirty)`,
@@ -11,9 +11,8 @@ with the registry's type names), so rejects compare across warehouses.
 
 The Bronze tables, ledger, rejects and sequence are created with the statements
 `medallion_platform/snowflake/ddl.py` renders into sql/snowflake/03_bronze_tables.sql (its functions,
-called here with this module's names): Bronze has one shape whether this loader or the pipes fill it.
-ddl.py says why that shape, and what a pipe puts in `_load_id`. Only the staging tables are this
-module's own.
+called here with this module's names). This loader is Bronze's one writer (ddl.py says why there is no
+Snowpipe). Only the staging tables are this module's own.
 
 How one file is loaded, in one transaction:
 1. COPY INTO `BRONZE.STAGED_<SOURCE>`: the file's records as text, with METADATA$FILENAME and

@@ -12,7 +12,7 @@ CREATE SCHEMA IF NOT EXISTS MEDALLION.silver;
 
 CREATE SCHEMA IF NOT EXISTS MEDALLION.gold;
 
--- Runs dbt's models, the ledger task and the readers' queries; suspended whenever idle.
+-- Runs the Bronze loader's COPY, dbt's models and the readers' queries; suspended whenever idle.
 CREATE WAREHOUSE IF NOT EXISTS MEDALLION_WH
   WAREHOUSE_SIZE = XSMALL
   AUTO_SUSPEND = 60

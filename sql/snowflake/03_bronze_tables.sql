@@ -3,14 +3,13 @@
 -- render again. Files run in their numbered order.
 -- Bronze: the registry's columns (DuckDB types mapped to Snowflake's), VARIANT `payload` for
 -- sources that keep it, and lineage: _source_file (the landing key, from METADATA$FILENAME),
--- _row_number (METADATA$FILE_ROW_NUMBER), _ingested_at (METADATA$START_SCAN_TIME), _load_id,
+-- _row_number (the record's number in the file), _ingested_at (the time of the insert), _load_id,
 -- _landing_date (the <YYYY-MM-DD> of the key) and _file_last_modified
--- (METADATA$FILE_LAST_MODIFIED). The same statements create these objects when the Dagster
--- loader (medallion_platform/snowflake/bronze.py) fills Bronze instead of the pipes.
+-- (the object's LastModified). The Dagster loader (medallion_platform/snowflake/bronze.py), Bronze's
+-- one writer, creates these objects with the same statements; there is no Snowpipe.
 --
 -- The dbt Silver models take the latest version of a key by _landing_date, _file_last_modified,
--- _source_file, _row_number. _load_id is the loader's ledger load_id (bronze.load_id_seq), or a
--- pipe's stamp of the object's last-modified time (YYYYMMDDHHMISSFFF).
+-- _source_file, _row_number. _load_id is the file's ledger load_id (bronze.load_id_seq).
 
 -- customers: CRM customer extract (CSV, header row, comma-separated, double-quoted). Every version of every row, with lineage.
 CREATE TABLE IF NOT EXISTS MEDALLION.bronze.customers (
@@ -86,8 +85,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.bronze.events (
 -- The load ids: of each ledger row, and of the rows the Dagster loader loads.
 CREATE SEQUENCE IF NOT EXISTS MEDALLION.bronze.load_id_seq START = 1 INCREMENT = 1;
 
--- One row per landed file: from COPY_HISTORY for the pipes (task bronze.record_loads), or
--- written by the Dagster loader; the columns of the DuckDB loader's ledger.
+-- One row per landed file, written by the Dagster loader; the columns of the DuckDB loader's ledger.
 CREATE TABLE IF NOT EXISTS MEDALLION.bronze.load_ledger (
     load_id NUMBER(38,0) NOT NULL,
     source VARCHAR NOT NULL,
@@ -106,8 +104,7 @@ CREATE TABLE IF NOT EXISTS MEDALLION.bronze.load_ledger (
     attempt NUMBER(38,0)
 );
 
--- Rows that did not type: the Dagster loader's, and a pipe's (ON_ERROR = CONTINUE) once
--- recovered, see 04_pipes.sql.
+-- Rows that did not type, each with its file, row number, raw record and reason.
 CREATE TABLE IF NOT EXISTS MEDALLION.bronze.rejects (
     load_id NUMBER(38,0),
     source VARCHAR NOT NULL,
