@@ -153,7 +153,7 @@ def test_integer_edges_type_alike_on_both_loaders(snowflake, landing, stage, tmp
     typing checks the range DuckDB's INTEGER has; the bounds load, one past them is rejected alike."""
     # "thirty" keeps the column text under fakesnow, whose COPY lets DuckDB's sniffer type an all-number
     # column (Snowflake's fields are always text).
-    ages = ["2147483647", "-2147483648", "2147483648", "-2147483649", "99999999999999999999", "30", "thirty"]
+    ages = ["2147483647", "-2147483648", "2147483648", "-2147483649", "99999999999999999999", "30", "thirty", ""]
     body = "\n".join([CUSTOMER_HEADER] + [f"C{n},Ann,a@x.com,USA,VIP,2024-01-01,{age},F,3"
                                           for n, age in enumerate(ages)]) + "\n"
     land(landing, tmp_path, "customers/2026-11-20/edges.csv", body)
@@ -162,8 +162,8 @@ def test_integer_edges_type_alike_on_both_loaders(snowflake, landing, stage, tmp
     load(snowflake, landing, stage, "customers")
     rows = "SELECT customer_id, age FROM {} ORDER BY customer_id"
     expected = con.execute(rows.format("bronze.customers")).fetchall()
-    assert expected == [("C0", 2147483647), ("C1", -2147483648), ("C5", 30)]
-    assert [(c, int(a)) for c, a in query(snowflake, rows.format("BRONZE.CUSTOMERS"))] == expected
+    assert expected == [("C0", 2147483647), ("C1", -2147483648), ("C5", 30), ("C7", None)]
+    assert [(c, a if a is None else int(a)) for c, a in query(snowflake, rows.format("BRONZE.CUSTOMERS"))] == expected
     rejects = "SELECT row_number, reason FROM {} ORDER BY row_number"
     assert query(snowflake, rejects.format(bronze.REJECTS)) == con.execute(rejects.format("bronze.rejects")).fetchall()
 
