@@ -9,6 +9,7 @@ them at a time.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,9 +110,15 @@ def fake_dbt_executable(db_path: Path) -> str:
     """A `dbt` that runs the real dbt CLI against the fakesnow databases in `db_path` (fake_dbt.py)."""
     db_path.mkdir(parents=True, exist_ok=True)
     shim = db_path / "dbt"
-    shim.write_text(f"#!{sys.executable}\nimport os, sys\nos.environ[{DB_PATH_VARIABLE!r}] = {str(db_path)!r}\n"
-                    "from medallion_platform_tests.fakesnow_harness.fake_dbt import main\nsys.exit(main())\n")
-    shim.chmod(0o755)
+    text = (f"#!{sys.executable}\nimport os, sys\nos.environ[{DB_PATH_VARIABLE!r}] = {str(db_path)!r}\n"
+            "from medallion_platform_tests.fakesnow_harness.fake_dbt import main\nsys.exit(main())\n")
+    if not shim.exists() or shim.read_text() != text:
+        # Written aside and renamed: processes building these definitions at once (overlapping runs)
+        # must never start a half-written shim.
+        staged = shim.with_name(f".dbt.{os.getpid()}")
+        staged.write_text(text)
+        staged.chmod(0o755)
+        os.replace(staged, shim)
     return str(shim)
 
 
