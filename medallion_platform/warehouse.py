@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from medallion_platform.bronze.ledger import LoadReport
+from medallion_platform.bronze.ledger import LEDGER_ROWS_SQL, LoadReport
 from medallion_platform.events_flatten import DuckDBFlatten, FlattenedView, replace_flattened_view
 from medallion_platform.landing import LandedObject, LandingZone
 from medallion_platform.sources import Source
@@ -34,6 +36,10 @@ class BronzeLoad:
     columns: list[tuple[str, str]]  # bronze.<source>'s columns and types, in order
 
 
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse and lets no one else read it now (DuckDB's one writer)."""
+
+
 class Warehouse(ConfigurableResource, ABC):
     @abstractmethod
     def load_bronze(self, landing: LandingZone, source: Source, objects: list[LandedObject],
@@ -47,6 +53,11 @@ class Warehouse(ConfigurableResource, ABC):
     @abstractmethod
     def query(self, sql: str) -> list[tuple]:
         """Rows of a read-only query; schema and table names unquoted, as both dialects resolve them."""
+
+    @abstractmethod
+    def ledger_rows(self) -> list[tuple]:
+        """bronze.load_ledger as LEDGER_ROWS_SQL reads it, none when Bronze does not exist yet; at once,
+        without waiting for a lock (WarehouseBusy): a sensor tick must not block."""
 
     def count_rows(self, schema: str, table: str) -> int:
         return int(self.query(f"SELECT count(*) FROM {schema}.{table}")[0][0])
@@ -77,4 +88,19 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str) -> list[tuple]:
         with self.duckdb.get_connection() as con:
             return con.execute(sql).fetchall()
+
+    def ledger_rows(self) -> list[tuple]:
+        # Read-only and without dagster-duckdb's retries: a writer holds the file for minutes at scale,
+        # and a reader that waited would also keep a run's dbt (which does not retry) from opening it.
+        if not Path(self.duckdb.database).exists():
+            return []
+        try:
+            con = duckdb.connect(self.duckdb.database, read_only=True)
+        except duckdb.IOException as error:
+            raise WarehouseBusy(f"{self.duckdb.database} is being written by another process ({error})") from error
+        with con:
+            if not con.execute("SELECT 1 FROM information_schema.tables "
+                               "WHERE table_schema = 'bronze' AND table_name = 'load_ledger'").fetchall():
+                return []
+            return con.execute(LEDGER_ROWS_SQL).fetchall()
 

@@ -3,6 +3,9 @@ what lands becomes Bronze partition run requests, each object version once, noth
 
 import hashlib
 import os
+import shutil
+import subprocess
+import sys
 import time
 
 from dataclasses import replace
@@ -17,7 +20,7 @@ from medallion_platform.defs.sensors import (
     landed_files_to_bronze,
     object_version,
 )
-from medallion_platform.definitions import build_definitions
+from medallion_platform.definitions import build_definitions, warehouse_resource
 from medallion_platform.landing import LandingZone, LocalLandingZone, S3LandingZone
 from medallion_platform.settings import get_settings
 
@@ -37,6 +40,12 @@ def s3_zone(s3_endpoint, s3_bucket) -> S3LandingZone:
     return S3LandingZone(bucket=s3_bucket, prefix=S3_PREFIX, endpoint_url=s3_endpoint)
 
 
+@pytest.fixture(autouse=True)
+def own_warehouse(local_settings):
+    """Each test's sensor reads the Bronze ledger of its own (empty) warehouse, never the project's."""
+    return local_settings
+
+
 def land(zone: LandingZone, tmp_path, key: str, body: bytes):
     """Deliver `body` under `key` the way feeds arrive: through the zone's own put."""
     source_file = tmp_path / "outbox" / key
@@ -47,8 +56,13 @@ def land(zone: LandingZone, tmp_path, key: str, body: bytes):
 
 def evaluate(zone: LandingZone, cursor: str | None = None) -> SensorResult:
     """One tick of the real sensor, in the real definitions, with `zone` as the landing zone."""
-    defs = build_definitions(replace(get_settings(), landing=zone))
-    with build_sensor_context(cursor=cursor, definitions=defs, resources={"landing": zone}) as context:
+    return tick(replace(get_settings(), landing=zone), cursor)
+
+
+def tick(settings, cursor: str | None) -> SensorResult:
+    """One tick of the real sensor in the definitions of `settings`, with their landing zone and warehouse."""
+    with build_sensor_context(cursor=cursor, definitions=build_definitions(settings), resources={
+            "landing": settings.landing, "warehouse": warehouse_resource(settings)}) as context:
         return landed_files_to_bronze(context)
 
 
@@ -314,3 +328,62 @@ def test_keys_that_are_not_landing_files_are_skipped_and_named_in_the_log(zone, 
     assert all(key in log for key in bad_keys), log
     assert evaluate(zone, result.cursor).run_requests == []
     assert not any(key in capfd.readouterr().err for key in bad_keys)  # reported once, not every tick
+
+
+def copy_of_pipeline_warehouse(pipeline, tmp_path):
+    """The demo pipeline's landing folder and warehouse, copied (mtimes kept) so a test may land more."""
+    settings = pipeline[0]
+    shutil.copytree(settings.landing.root, tmp_path / "landing")
+    shutil.copy2(settings.duckdb_path, tmp_path / "warehouse.duckdb")
+    return replace(settings, landing=LocalLandingZone(root=str(tmp_path / "landing")),
+                   duckdb_path=tmp_path / "warehouse.duckdb")
+
+
+def first_tick(settings) -> SensorResult:
+    """The first tick of a sensor new to its instance (no cursor)."""
+    return tick(settings, None)
+
+
+def test_a_new_sensor_requests_no_run_for_what_bronze_has_already_loaded(pipeline, tmp_path):
+    """`make demo` then `make dev`: the demo's files are all in Bronze's ledger, so the sensor's first tick
+    requests no run for them (each would rebuild Silver and Gold for nothing: minutes at scale). What
+    Bronze has not seen is still requested: a new file, and an existing key landed with new content."""
+    settings = copy_of_pipeline_warehouse(pipeline, tmp_path)
+    landed = settings.landing.list_objects()
+    assert len(landed) >= 12
+
+    result = first_tick(settings)
+    assert result.run_requests == []
+    assert f"{len(landed)} file(s) already in Bronze" in result.skip_reason.skip_message
+    assert LandingCursor.parse(result.cursor).last_modified == landed[-1].last_modified
+
+    changed = next(obj for obj in landed if obj.key.startswith("customers/"))
+    text = (tmp_path / "landing" / changed.key).read_text()
+    (tmp_path / "landing" / changed.key).write_text(text + text.splitlines()[1].replace(",", ",x", 1) + "\n")
+    new_key = "products/2026-11-23/late.json"
+    (tmp_path / "landing" / new_key).parent.mkdir(parents=True)
+    shutil.copy(tmp_path / "landing" / next(o.key for o in landed if o.key.startswith("products/")),
+                tmp_path / "landing" / new_key)
+    (tmp_path / "landing" / new_key).write_text((tmp_path / "landing" / new_key).read_text() + "\n")
+
+    requested = {(r.asset_selection[0].path[-1], r.partition_key) for r in first_tick(settings).run_requests}
+    assert requested == {("customers", changed.key.split("/")[1]), ("products", "2026-11-23")}
+
+
+def test_a_new_sensor_waits_while_another_process_writes_the_warehouse(pipeline, tmp_path):
+    """DuckDB lets no other process read while one writes: the first tick cannot tell what Bronze holds,
+    so it requests nothing and keeps no cursor (the next tick asks again) instead of replaying it all."""
+    settings = copy_of_pipeline_warehouse(pipeline, tmp_path)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+                               "print('holding', flush=True); time.sleep(60)", str(settings.duckdb_path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "holding"
+        busy = first_tick(settings)
+        assert busy.run_requests == [] and busy.cursor is None
+        assert str(settings.duckdb_path) in busy.skip_reason.skip_message
+    finally:
+        writer.kill()
+        writer.wait()
+    assert first_tick(settings).run_requests == []

@@ -20,11 +20,14 @@ from datetime import date, datetime
 import boto3
 import duckdb
 import pytest
-from dagster import AssetSelection, DagsterInstance, Definitions, ExecuteInProcessResult, define_asset_job
+from dagster import (
+    AssetSelection, DagsterInstance, Definitions, ExecuteInProcessResult, build_sensor_context, define_asset_job,
+)
 from moto.server import ThreadedMotoServer
 
 from medallion_platform.bronze.loader import LINEAGE_COLUMNS
 from medallion_platform.definitions import build_definitions
+from medallion_platform.defs.sensors import landed_files_to_bronze
 from medallion_platform.demo.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.report import latest_check_results, write_report
@@ -164,6 +167,20 @@ def both_warehouses(tmp_path_factory):
                        [tmp / "duckdb", tmp / "snowflake"])
     finally:
         server.stop()
+
+
+def test_a_new_landing_sensor_requests_no_run_for_what_snowflake_bronze_loaded(both_warehouses):
+    """The first tick of a new sensor reads Snowflake's bronze.load_ledger, as on DuckDB
+    (test_sensors.py): every file the run loaded is done, none is requested again."""
+    settings = get_settings()  # the Snowflake run's settings are still the environment's
+    assert settings.snowflake is not None
+    defs = fakesnow_definitions(settings, both_warehouses.data_dirs[1].parent / "fakesnow")
+    with build_sensor_context(cursor=None, definitions=defs, resources={
+            "landing": settings.landing, "warehouse": defs.resources["warehouse"]}) as context:
+        result = landed_files_to_bronze(context)
+    landed = settings.landing.list_objects()
+    assert landed and result.run_requests == []
+    assert f"{len(landed)} file(s) already in Bronze" in result.skip_reason.skip_message
 
 
 def test_no_secret_is_written_by_a_run(both_warehouses):

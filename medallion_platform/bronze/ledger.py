@@ -75,6 +75,30 @@ def decide(obj: LandedObject, history: list[LedgerRow]) -> Decision:
     return Decision("load", attempt=len(failures) + 1)
 
 
+LEDGER_ROWS_SQL = ("SELECT source, file_key, etag, file_last_modified, status, error "
+                   "FROM bronze.load_ledger ORDER BY load_id")
+
+
+def done_in_bronze(objects: list[LandedObject], ledger: list[tuple]) -> list[LandedObject]:
+    """The objects Bronze has nothing left to do for (`decide` says already loaded, or a duplicate),
+    given the whole ledger as LEDGER_ROWS_SQL reads it: what a landing sensor new to its instance must not
+    request runs for."""
+    of_key: dict[tuple[str, str], list[int]] = {}
+    of_etag: dict[tuple[str, str], list[int]] = {}
+    rows = []
+    for position, (source, *fields) in enumerate(ledger):
+        row = LedgerRow(*fields)
+        rows.append(row)
+        of_key.setdefault((source, row.file_key), []).append(position)
+        of_etag.setdefault((source, row.etag), []).append(position)
+    done = []
+    for obj in objects:
+        positions = sorted({*of_key.get((obj.source, obj.key), ()), *of_etag.get((obj.source, obj.etag), ())})
+        if decide(obj, [rows[p] for p in positions]).action in ("already_loaded", "duplicate"):
+            done.append(obj)
+    return done
+
+
 def _same_instant(recorded: datetime | None, listed: datetime) -> bool:
     """Both zone-aware; a row from before deliveries were recorded has none: its key and etag identify it."""
     return recorded is None or recorded == listed

@@ -18,12 +18,14 @@ from dagster import (
     sensor,
 )
 
+from medallion_platform.bronze.ledger import done_in_bronze
 from medallion_platform.defs.automation import REFRESHED_EVERY_15_MINUTES
 from medallion_platform.defs.dbt import VIEW_TAG
 from medallion_platform.defs.landing import landing_key
 from medallion_platform.landing import LandedObject, LandingZone, is_marker, parse_key
 from medallion_platform.partitions import LANDING_DAYS
 from medallion_platform.sources import SOURCES
+from medallion_platform.warehouse import Warehouse, WarehouseBusy
 
 # A burst larger than this many (source, day) partitions is spread over several ticks.
 MAX_RUN_REQUESTS_PER_TICK = 25
@@ -142,7 +144,8 @@ def bronze_partition_of(key: str) -> tuple[str, str]:
                 "partition and every table downstream of it but the Gold tables refreshed every 15 minutes; "
                 "records the new files on the external landing/<source> assets.",
 )
-def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
+def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZone,
+                           warehouse: Warehouse) -> SensorResult:
     """One sensor over the whole landing zone rather than one per source: a tick costs one listing
     (one sweep of S3 pages, not one per source), keys under an unknown source folder are seen and
     reported instead of silently ignored, and the per-tick run limit is shared in landing order.
@@ -152,9 +155,20 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
     RunRequest each, covering all their new objects and keyed by `partition_run_key`; the objects of
     the other partitions wait, and the cursor stops at the oldest of them, so the next tick lists
     them again.
+
+    A sensor new to its instance (no cursor: a new deployment over an existing bucket, `make dev` after
+    `make demo`, a cursor reset) first asks Bronze's ledger what is done and requests nothing for it;
+    later ticks see only what lands after, and the ledger still keeps each load exactly once.
     """
     cursor = LandingCursor.parse(context.cursor)
     listed = landing.list_objects_since("", cursor.relist_since)
+    already_loaded: set[str] = set()
+    if cursor.last_modified is None and listed:
+        try:
+            already_loaded = {object_version(obj) for obj in done_in_bronze(listed, warehouse.ledger_rows())}
+        except WarehouseBusy as error:
+            return SensorResult(skip_reason=f"the first tick reads what Bronze holds, and cannot now: {error}; "
+                                            "the next tick asks again")
 
     batches: dict[tuple[str, str], list[str]] = {}
     arrived: dict[str, list[str]] = {}
@@ -163,7 +177,7 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
     for obj in listed:
         if object_version(obj) in cursor.handled_in_margin:
             continue
-        if is_marker(obj.key):  # `_SUCCESS` and the like: nothing for Bronze to load
+        if is_marker(obj.key) or object_version(obj) in already_loaded:  # nothing for Bronze to load
             handled.append(obj)
             continue
         try:
@@ -191,7 +205,8 @@ def landed_files_to_bronze(context: SensorEvaluationContext, landing: LandingZon
         for (source, day), deliveries in batches.items()
     ]
     if not run_requests:
-        return SensorResult(skip_reason=f"no new files in {landing.describe()}", cursor=cursor.serialize())
+        loaded = f"; {len(already_loaded)} file(s) already in Bronze" if already_loaded else ""
+        return SensorResult(skip_reason=f"no new files in {landing.describe()}{loaded}", cursor=cursor.serialize())
     return SensorResult(run_requests=run_requests, asset_events=landing_reports(arrived, landing),
                         cursor=cursor.serialize())
 

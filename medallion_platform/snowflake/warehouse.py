@@ -6,6 +6,7 @@ from __future__ import annotations
 from dagster import EnvVar
 from dagster_snowflake import SnowflakeResource
 
+from medallion_platform.bronze.ledger import LEDGER_ROWS_SQL
 from medallion_platform.events_flatten import FlattenedView, replace_flattened_view
 from medallion_platform.landing import S3LandingZone
 from medallion_platform.settings import SNOWFLAKE_VARIABLES, SnowflakeSettings
@@ -46,6 +47,13 @@ class SnowflakeWarehouse(Warehouse):
             cursor = connection.cursor()
             cursor.execute(sql)
             return cursor.fetchall()
+
+
+    def ledger_rows(self) -> list[tuple]:
+        if not self.query("SELECT 1 FROM information_schema.tables "
+                          "WHERE table_schema = 'BRONZE' AND table_name = 'LOAD_LEDGER'"):
+            return []
+        return self.query(LEDGER_ROWS_SQL)
 
 
 def snowflake_resource() -> SnowflakeResource:
