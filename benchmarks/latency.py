@@ -336,8 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=DEMO_SCALE,
                         help="the base warehouse's scale (1.0: 20M transactions over its three days)")
     parser.add_argument("--quiet-days", type=int, default=0,
-                        help="days with no file between the base's last day and today's drops: with 1, a drop's "
-                             "one-day lookback for late files holds no customers or products file of the base")
+                        help="how many days before today the base's last day is (0: the base ends today, the "
+                             "drops' day); from 2 on, a drop's one-day lookback for late files holds no file of "
+                             "the base")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a drop may take to reach Gold")
     parser.add_argument("--settle-timeout", type=float, default=600,
                         help="seconds the pipeline may take to go quiet before a drop")
