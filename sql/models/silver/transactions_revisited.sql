@@ -13,16 +13,14 @@
     {#- and those naming a customer or product with a version there (silver.transactions records whether
         their customer and product are known; the Gold facts carry their attributes), in any of their
         versions: the one Silver holds is among them, and revisiting an id whose other versions name one
-        rebuilds the rows it had. #}
-    select transaction_id from (
-        select
-            {{ cleaned_id('transaction_id') }} as transaction_id,
-            {{ cleaned_id('customer_id') }} as customer_id,
-            {{ cleaned_id('product_id') }} as product_id
-        from {{ source('bronze', 'transactions') }}
-    ) as named
-    where customer_id in ({{ keys_in_landing_window('customers') }})
-       or product_id in ({{ keys_in_landing_window('products') }})
+        rebuilds the rows it had. One branch each, not one scan with an OR: on a day without customer
+        (product) files its branch's join has nothing to probe with and DuckDB skips its scan of Bronze
+        (a transactions-only day at a scale-1.0 history: 4.2 s -> 2.0 s for this model). #}
+    select {{ cleaned_id('transaction_id') }} from {{ source('bronze', 'transactions') }}
+    where {{ cleaned_id('customer_id') }} in ({{ keys_in_landing_window('customers') }})
+    union
+    select {{ cleaned_id('transaction_id') }} from {{ source('bronze', 'transactions') }}
+    where {{ cleaned_id('product_id') }} in ({{ keys_in_landing_window('products') }})
 {%- endset %}
 select * from (
     {{ classify_transactions(transaction_ids if landing_window_is_set() else none) }}
