@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from dagster import AssetSelection, DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster import AssetKey, AssetSelection, DagsterInstance, DagsterRun, DagsterRunStatus
 from dagster._core.workspace.context import BaseWorkspaceRequestContext
 
 from medallion_platform.defs.sensors import refreshed_by_landing
@@ -223,9 +223,44 @@ def base_and_reference(tmp: Path, landing_dir: Path, defs, runs: list[tuple[str,
     return base.parent, tmp / "reference"
 
 
+@contextmanager
+def reference_alongside(tmp: Path, landing_dir: Path, runs: list[tuple[str, str, set]],
+                        built_base: Path) -> Iterator[tuple[Path, Callable[[], Path]]]:
+    """base_and_reference's two folders from a base build_base already built for the day before the runs'
+    (the daemon_base fixture; its data folder is copied), the reference built meanwhile in a process of
+    its own: on the second core, while the daemon's runs take turns on the warehouse. Yields the base's
+    copy and a function that waits for the reference and gives its folder."""
+    days = sorted({day for _, day, _ in runs})
+    shutil.copytree(built_base.parent, tmp / "base")
+    (tmp / "reference").mkdir()
+    shutil.copyfile(built_base, tmp / "reference" / built_base.name)
+    keys = sorted(key.to_user_string() for key in set().union(*(keys for _, _, keys in runs)))
+    log = tmp / "reference.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "medallion_platform_tests.daemon", str(tmp / "reference"),
+                                    str(landing_dir), days[0], days[-1], *keys],
+                                   cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+    def reference() -> Path:
+        assert process.wait(timeout=600) == 0, log.read_text()[-5000:]
+        return tmp / "reference"
+
+    try:
+        yield tmp / "base", reference
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 GOLD_FACTS = ("gold.vw_daily_sales_analysis", "gold.vw_customer_product_affinity")
 
 
 def gold_facts(warehouse: Path) -> dict[str, list[tuple]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return {table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in GOLD_FACTS}
+
+
+if __name__ == "__main__":  # reference_alongside's process: <data folder> <landing> <first day> <last day> <key>...
+    build_in_process(Path(sys.argv[1]), Path(sys.argv[2]), {AssetKey.from_user_string(k) for k in sys.argv[5:]},
+                     sys.argv[3], sys.argv[4])

@@ -11,12 +11,12 @@ from medallion_platform.cli import main
 from medallion_platform_tests.conftest import DAEMON_FIRST_DAY
 from medallion_platform_tests.daemon import (
     LOCK_ERRORS,
-    base_and_reference,
     daemon_over_landing,
     finished_ok,
     gold_facts,
     landing_runs,
     queue_together,
+    reference_alongside,
     wait_for_runs,
 )
 
@@ -29,15 +29,15 @@ def test_runs_queued_together_all_succeed_and_gold_equals_one_run(tmp_path, clea
     from medallion_platform.definitions import defs  # noqa: PLC0415
 
     runs = landing_runs(defs, SOURCES, DAYS)
-    data_dir, reference = base_and_reference(tmp_path, landing, defs, runs, built_base)
     log = tmp_path / "daemon.log"
-    with daemon_over_landing(data_dir, landing, log, clean_env.setenv) as (instance, workspace, daemon, env):
-        run_ids = queue_together(instance, workspace, runs, env, timeout=600)
-        finished = wait_for_runs(instance, run_ids, 600, daemon, log)
-        assert finished_ok(finished), [(r.run_id, r.status.value) for r in finished]
-        logs = "".join(str(event.message) for run_id in run_ids for event in instance.all_logs(run_id))
-        assert not [error for error in LOCK_ERRORS if error in logs]
-    assert gold_facts(data_dir / "warehouse.duckdb") == gold_facts(reference / "warehouse.duckdb")
+    with reference_alongside(tmp_path, landing, runs, built_base) as (data_dir, reference):
+        with daemon_over_landing(data_dir, landing, log, clean_env.setenv) as (instance, workspace, daemon, env):
+            run_ids = queue_together(instance, workspace, runs, env, timeout=600)
+            finished = wait_for_runs(instance, run_ids, 600, daemon, log)
+            assert finished_ok(finished), [(r.run_id, r.status.value) for r in finished]
+            logs = "".join(str(event.message) for run_id in run_ids for event in instance.all_logs(run_id))
+            assert not [error for error in LOCK_ERRORS if error in logs]
+        assert gold_facts(data_dir / "warehouse.duckdb") == gold_facts(reference() / "warehouse.duckdb")
 
 
 def test_without_a_daemon_medallion_materialize_queues_nothing_and_says_why(tmp_path, clean_env, capsys):

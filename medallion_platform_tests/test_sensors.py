@@ -54,6 +54,12 @@ def land(zone: LandingZone, tmp_path, key: str, body: bytes):
     return zone.put_file(source_file, key)
 
 
+def until_a_later_stamp(zone: LandingZone) -> None:
+    """Wait until what lands next gets a later last-modified than what landed before: S3 stamps whole
+    seconds (the next one begins within a second), a folder's mtime follows the kernel's clock tick."""
+    time.sleep(1.01 - time.time() % 1 if isinstance(zone, S3LandingZone) else 0.05)
+
+
 def evaluate(zone: LandingZone, cursor: str | None = None) -> SensorResult:
     """One tick of the real sensor, in the real definitions, with `zone` as the landing zone."""
     return tick(replace(get_settings(), landing=zone), cursor)
@@ -101,7 +107,7 @@ def drain(zone: LandingZone, cursor: str | None, max_ticks: int = 10) -> tuple[l
 
 def test_list_objects_since_is_exclusive_and_keys_are_relative_to_the_zone(zone, tmp_path):
     first = land(zone, tmp_path, "customers/2024-03-01/a.csv", b"id\n1\n")
-    time.sleep(1.1)  # S3 LastModified has 1 s resolution
+    until_a_later_stamp(zone)
     second = land(zone, tmp_path, "products/2024-03-01/p.json", b"[]")
     if isinstance(zone, S3LandingZone):  # an object beside the zone's prefix is not the zone's
         boto3.client("s3", endpoint_url=zone.endpoint_url, region_name="us-east-1").put_object(
@@ -209,7 +215,7 @@ def test_an_object_reverted_to_earlier_content_is_requested_again(zone, tmp_path
     key = "customers/2024-03-01/a.csv"
     cursor, run_keys = None, []
     for body in (b"customer_id\n1\n", b"customer_id\n2\n", b"customer_id\n1\n"):  # A, then B, then A again
-        time.sleep(1.05)  # S3 stamps whole seconds: each delivery gets its own last-modified
+        until_a_later_stamp(zone)  # each delivery gets its own last-modified
         land(zone, tmp_path, key, body)
         result = evaluate(zone, cursor)
         cursor = result.cursor

@@ -11,11 +11,16 @@ semantics, pipes, streams, tasks) is listed in the README.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import boto3
 import duckdb
@@ -31,7 +36,7 @@ from medallion_platform.defs.sensors import landed_files_to_bronze
 from medallion_platform.demo.generate import DirtyRates, GenerateConfig, generate
 from medallion_platform.partitions import landing_day_range_tags
 from medallion_platform.report import latest_check_results, write_report
-from medallion_platform.settings import SettingsError, get_settings
+from medallion_platform.settings import PROJECT_ROOT, SettingsError, get_settings
 from medallion_platform.sources import SOURCES
 from medallion_platform_tests.conftest import MEDALLION_VARIABLES, SNOWFLAKE_ENV
 from medallion_platform_tests.fakesnow_harness.fake_dbt import fake_snowflake
@@ -108,9 +113,54 @@ def run_warehouse_layers(env: pytest.MonkeyPatch, raw, data_dir, prefix: str, fa
 
 
 @dataclass
+class Outcome:
+    """What the tests read of one warehouse's run."""
+    success: bool
+    built: set[str]  # the asset keys it materialized
+    failures: list[str]  # its failed steps' errors
+
+    @classmethod
+    def of(cls, result: ExecuteInProcessResult) -> Outcome:
+        return cls(result.success, {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()},
+                   [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure])
+
+
+def duckdb_side(raw: str, data_dir: str, out: str) -> None:
+    """The DuckDB run of `both_warehouses`, in a process of its own (started with this process's
+    environment, as the fixture set it): its Outcome as JSON in `out`."""
+    with pytest.MonkeyPatch.context() as env:
+        _, result = run_warehouse_layers(env, Path(raw), Path(data_dir), "duckdb/")
+    outcome = Outcome.of(result)
+    Path(out).write_text(json.dumps({**asdict(outcome), "built": sorted(outcome.built)}))
+
+
+@contextmanager
+def duckdb_side_alongside(raw: Path, data_dir: Path) -> Iterator[Callable[[], Outcome]]:
+    """duckdb_side started now, on the second core while this process runs the Snowflake side; yields a
+    function that waits for it and gives its Outcome."""
+    out, log = data_dir.parent / "duckdb_outcome.json", data_dir.parent / "duckdb_side.log"
+    code = "import sys; from medallion_platform_tests.test_snowflake_pipeline import duckdb_side; duckdb_side(*sys.argv[1:])"
+    with open(log, "w") as output:
+        process = subprocess.Popen([sys.executable, "-c", code, str(raw), str(data_dir), str(out)], cwd=PROJECT_ROOT,
+                                   stdout=output, stderr=subprocess.STDOUT)
+
+    def outcome() -> Outcome:
+        assert process.wait(timeout=600) == 0, log.read_text()[-5000:]
+        found = json.loads(out.read_text())
+        return Outcome(found["success"], set(found["built"]), found["failures"])
+
+    try:
+        yield outcome
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@dataclass
 class Runs:
-    on_duckdb: ExecuteInProcessResult
-    on_snowflake: ExecuteInProcessResult
+    on_duckdb: Outcome
+    on_snowflake: Outcome
     duckdb_tables: dict
     snowflake_tables: dict
     ledger: list[tuple]  # source, status, files in Snowflake's bronze.load_ledger
@@ -138,17 +188,18 @@ def both_warehouses(tmp_path_factory):
             env.setenv("MEDALLION_S3_ENDPOINT_URL", endpoint)
 
             generate(FEEDS, tmp / "raw")
-            duckdb_settings, on_duckdb = run_warehouse_layers(env, tmp / "raw", tmp / "duckdb", "duckdb/")
             fakesnow_dir = tmp / "fakesnow"
-            _, on_snowflake = run_warehouse_layers(
-                env, tmp / "raw", tmp / "snowflake", "snowflake/", fakesnow_dir, MEDALLION_WAREHOUSE="snowflake",
-                MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION="LANDING_S3",
-                **{**SNOWFLAKE_ENV, "SNOWFLAKE_PASSWORD": SECRETS["SNOWFLAKE_PASSWORD"]})
+            with duckdb_side_alongside(tmp / "raw", tmp / "duckdb") as duckdb_outcome:
+                _, snowflake_result = run_warehouse_layers(
+                    env, tmp / "raw", tmp / "snowflake", "snowflake/", fakesnow_dir, MEDALLION_WAREHOUSE="snowflake",
+                    MEDALLION_SNOWFLAKE_STORAGE_INTEGRATION="LANDING_S3",
+                    **{**SNOWFLAKE_ENV, "SNOWFLAKE_PASSWORD": SECRETS["SNOWFLAKE_PASSWORD"]})
+                on_duckdb, on_snowflake = duckdb_outcome(), Outcome.of(snowflake_result)
 
-            failures = [e.event_specific_data.error.message for e in on_snowflake.all_events if e.is_step_failure]
-            assert on_duckdb.success and on_snowflake.success, failures
-            duckdb_tables = read_duckdb_tables(duckdb_settings.duckdb_path)
-            with duckdb.connect(str(duckdb_settings.duckdb_path), read_only=True) as con:
+            assert on_duckdb.success and on_snowflake.success, on_duckdb.failures + on_snowflake.failures
+            duckdb_path = tmp / "duckdb" / "warehouse.duckdb"
+            duckdb_tables = read_duckdb_tables(duckdb_path)
+            with duckdb.connect(str(duckdb_path), read_only=True) as con:
                 view_types = {"duckdb": events_view_types(con.cursor(), "duckdb")}
                 bronze_events = {"duckdb": con.execute("SELECT count(*) FROM bronze.events").fetchone()[0]}
             with fake_snowflake(fakesnow_dir):
@@ -198,12 +249,10 @@ def test_no_secret_is_written_by_a_run(both_warehouses):
 
 def test_both_runs_reach_gold(both_warehouses):
     runs = both_warehouses
-    assert runs.on_duckdb.success
-    failures = [e.event_specific_data.error.message for e in runs.on_snowflake.all_events if e.is_step_failure]
-    assert runs.on_snowflake.success, failures
+    assert runs.on_duckdb.success, runs.on_duckdb.failures
+    assert runs.on_snowflake.success, runs.on_snowflake.failures
     for run in (runs.on_duckdb, runs.on_snowflake):
-        built = {e.asset_key.to_user_string() for e in run.get_asset_materialization_events()}
-        assert {f"{t.replace('.', '/')}" for t in TABLES} <= built
+        assert {f"{t.replace('.', '/')}" for t in TABLES} <= run.built
 
 
 def test_snowflake_bronze_was_loaded_by_copy_from_the_stage(both_warehouses):
@@ -269,8 +318,6 @@ def test_bad_snowflake_settings_stop_start_up_naming_the_setting(clean_env, vari
 
 def test_snowflake_modules_are_imported_only_when_snowflake_is_chosen(tmp_path):
     """The connector costs seconds of start-up: the default (DuckDB) definitions never import it."""
-    import subprocess  # noqa: PLC0415
-
     code = ("import sys, medallion_platform.definitions; "
             "print(sorted(m for m in sys.modules if m.startswith(('snowflake.connector', 'dagster_snowflake', "
             "'medallion_platform.snowflake'))))")
