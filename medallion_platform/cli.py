@@ -12,7 +12,7 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from medallion_platform.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
+from medallion_platform.settings import PROJECT_ROOT, Settings, SettingsError, get_settings, iso_day
 from medallion_platform.sources import SOURCES
 
 # `medallion demo` and `medallion drop` share these, so a drop names the demo's customers and products.
@@ -137,11 +137,11 @@ def cmd_summary(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dev(_args: argparse.Namespace) -> int:
+def cmd_dev(args: argparse.Namespace) -> int:
     settings = get_settings()
     use_dagster_home(settings.data_dir)
     dagster = str(Path(sys.executable).with_name("dagster"))
-    os.execv(dagster, [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")])
+    os.execv(dagster, [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port)])
     return 0
 
 
@@ -157,10 +157,8 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     from medallion_platform.partitions import landing_day_range_tags  # noqa: PLC0415
     from medallion_platform.runs import code_location, daemon_is_running, queue_run  # noqa: PLC0415
 
-    if args.partition_range and len(args.partition_range.split("...")) != 2:
-        raise ValueError(f"--partition-range {args.partition_range!r} is not FIRST...LAST")
     tags = ({"dagster/partition": args.partition} if args.partition
-            else landing_day_range_tags(*args.partition_range.split("...")) if args.partition_range else {})
+            else landing_day_range_tags(*args.partition_range) if args.partition_range else {})
     keys = AssetSelection.from_coercible(args.select.split(",")).resolve(defs.resolve_asset_graph())
     with DagsterInstance.get() as instance:
         if not daemon_is_running(instance):
@@ -194,21 +192,45 @@ def cmd_snowflake_ddl(args: argparse.Namespace) -> int:
     return 0
 
 
+def landing_day(value: str) -> str:
+    """An argparse type: a day as YYYY-MM-DD (argparse names the option in its error)."""
+    if iso_day(value) is None:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {value!r}")
+    return value
+
+
+def landing_day_range(value: str) -> tuple[str, str]:
+    """An argparse type: FIRST...LAST, two landing days."""
+    days = value.split("...")
+    if len(days) != 2:
+        raise argparse.ArgumentTypeError(f"expected FIRST...LAST (YYYY-MM-DD...YYYY-MM-DD), got {value!r}")
+    return landing_day(days[0]), landing_day(days[1])
+
+
+def tcp_port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {value!r}")
+    return int(value)
+
+
 def _add_generate_options(parser: argparse.ArgumentParser, scale: float) -> None:
     parser.add_argument("--scale", type=float, default=scale,
                         help="1.0 = 5M customers, 100k products, 20M transactions, 20M events")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help="random seed: the same seed and scale give the same files")
     parser.add_argument("--days", type=int, default=3, help="one file per source per day")
-    parser.add_argument("--start-date", default="2026-11-20")
+    parser.add_argument("--start-date", type=landing_day, default="2026-11-20",
+                        help="the first landing day, YYYY-MM-DD")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medallion", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write the synthetic feeds in the landing layout")
     _add_generate_options(generate, scale=0.001)
-    generate.add_argument("--out", default=str(PROJECT_ROOT / "data" / "raw"))
+    generate.add_argument("--out", default=str(PROJECT_ROOT / "data" / "raw"),
+                          help="folder the files are written under, as <source>/<day>/<file>")
     generate.add_argument("--quiet", action="store_true", help="no progress bar (there is none off a terminal)")
     generate.set_defaults(func=cmd_generate)
 
@@ -218,13 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=cmd_demo)
 
     drop = commands.add_parser("drop", help="land one new file for a source and day, as its feed would")
-    drop.add_argument("--source", required=True, choices=list(SOURCES))
-    drop.add_argument("--rows", type=int, required=True)
-    drop.add_argument("--day", default=datetime.now(timezone.utc).date().isoformat(),
+    drop.add_argument("--source", required=True, choices=list(SOURCES), help="the feed the file belongs to")
+    drop.add_argument("--rows", type=int, required=True, help="rows in the file")
+    drop.add_argument("--day", type=landing_day, default=datetime.now(timezone.utc).date().isoformat(),
                       help="landing day, YYYY-MM-DD (default: today, UTC)")
     drop.add_argument("--scale", type=float, default=DEMO_SCALE,
                       help="the scale the warehouse was built at, so the rows name its customers and products")
-    drop.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    drop.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                      help="the seed the warehouse was built with, so the rows name its customers and products")
     drop.add_argument("--clean", action="store_true", help="no dirty rows: every row reaches Silver")
     drop.add_argument("--resend", action="store_true",
                       help="customers or products: new versions of existing records instead of new ones")
@@ -233,15 +256,18 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("summary", help="rows per layer, rejects and quarantine").set_defaults(func=cmd_summary)
     commands.add_parser("report", help="latest result of every asset check; exit 1 if an ERROR check failed"
                         ).set_defaults(func=cmd_report)
-    commands.add_parser("dev", help="the Dagster UI and daemon on these definitions").set_defaults(func=cmd_dev)
+    dev = commands.add_parser("dev", help="the Dagster UI and daemon on these definitions")
+    dev.add_argument("--port", type=tcp_port, default=3000, help="the UI's port on 127.0.0.1")
+    dev.set_defaults(func=cmd_dev)
 
     materialize = commands.add_parser(
         "materialize", help="queue a run of some assets for the daemon `make dev` runs, and wait for it")
     materialize.add_argument("--select", required=True,
                              help="Dagster asset selection, e.g. 'bronze/customers*' or 'bronze/events,gold/events_flattened'")
     window = materialize.add_mutually_exclusive_group()
-    window.add_argument("--partition", help="one landing day, YYYY-MM-DD")
-    window.add_argument("--partition-range", help="landing days FIRST...LAST, as one run")
+    window.add_argument("--partition", type=landing_day, help="one landing day, YYYY-MM-DD")
+    window.add_argument("--partition-range", type=landing_day_range,
+                        help="landing days FIRST...LAST (YYYY-MM-DD...YYYY-MM-DD), as one run")
     materialize.set_defaults(func=cmd_materialize)
 
     snowflake = commands.add_parser("snowflake", help="Snowflake-native objects for the production path")
@@ -255,8 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     ddl.add_argument("--database", help="Snowflake database (default MEDALLION)")
     ddl.add_argument("--warehouse", help="warehouse the Bronze loader, dbt and readers use")
     ddl.set_defaults(func=cmd_snowflake_ddl)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (SettingsError, ValueError) as error:

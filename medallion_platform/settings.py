@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from medallion_platform.landing import LandingZone, LocalLandingZone, S3LandingZone
@@ -41,6 +42,17 @@ LANDING_BACKENDS = ("local", "s3")
 # dbt installed beside this interpreter, so nothing depends on PATH or an activated venv, through the
 # wrapper that makes it die with the run that started it (medallion_platform/dbt_cli.py).
 DEFAULT_DBT_EXECUTABLE = str(Path(sys.executable).with_name("medallion-dbt"))
+
+
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_day(value: str) -> date | None:
+    """The day `value` names as YYYY-MM-DD (a real calendar day), else None."""
+    try:
+        return date.fromisoformat(value) if DAY.fullmatch(value) else None
+    except ValueError:
+        return None
 
 
 class SettingsError(ValueError):
