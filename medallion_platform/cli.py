@@ -9,10 +9,17 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from medallion_platform.settings import PROJECT_ROOT, Settings, SettingsError, get_settings, iso_day
+from medallion_platform.settings import (
+    PROJECT_ROOT,
+    Settings,
+    SettingsError,
+    first_landing_day,
+    get_settings,
+    iso_day,
+)
 from medallion_platform.sources import SOURCES
 
 # `medallion demo` and `medallion drop` share these, so a drop names the demo's customers and products.
@@ -57,11 +64,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_landing_days(*days: str) -> None:
+    """Refuse a day the landing-day partitions do not have: its files would never reach Bronze."""
+    from medallion_platform.partitions import not_a_landing_day  # noqa: PLC0415
+
+    for day in days:
+        if reason := not_a_landing_day(day):
+            raise ValueError(reason)
+
+
 def cmd_drop(args: argparse.Namespace) -> int:
     """Land one more file for a source, as its feed would deliver it: what the sensors pick up live."""
     from medallion_platform.demo.generate import DirtyRates, GenerateConfig, drop_batch  # noqa: PLC0415
 
     landing = get_settings().landing
+    _check_landing_days(args.day)
     config = GenerateConfig(scale=args.scale, seed=args.seed,
                             dirty=DirtyRates.none() if args.clean else DirtyRates())
     with tempfile.TemporaryDirectory(prefix="medallion-drop-") as folder:
@@ -74,6 +91,7 @@ def cmd_drop(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = get_settings()
+    _check_landing_days(args.start_date, (date.fromisoformat(args.start_date) + timedelta(days=args.days - 1)).isoformat())
     use_dagster_home(settings.data_dir)
     from dagster import DagsterInstance  # noqa: PLC0415
 
@@ -219,8 +237,8 @@ def _add_generate_options(parser: argparse.ArgumentParser, scale: float) -> None
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                         help="random seed: the same seed and scale give the same files")
     parser.add_argument("--days", type=int, default=3, help="one file per source per day")
-    parser.add_argument("--start-date", type=landing_day, default="2026-11-20",
-                        help="the first landing day, YYYY-MM-DD")
+    parser.add_argument("--start-date", type=landing_day, default=first_landing_day(),
+                        help="the first landing day, YYYY-MM-DD (default: MEDALLION_FIRST_LANDING_DAY, %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,8 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)  # its defaults read settings too
         return args.func(args)
     except (SettingsError, ValueError) as error:
         print(f"medallion: {error}", file=sys.stderr)

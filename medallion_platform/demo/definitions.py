@@ -28,7 +28,7 @@ from medallion_platform.code_references import with_code_references
 from medallion_platform.defs.landing import landing_specs
 from medallion_platform.landing import LandingZone
 from medallion_platform.partitions import landing_day_range_tags
-from medallion_platform.settings import Settings, get_settings
+from medallion_platform.settings import Settings, first_landing_day, get_settings
 from medallion_platform.sources import SOURCES
 
 FEEDS_JOB = "demo_feeds"
@@ -38,7 +38,7 @@ class RawFilesConfig(Config):
     scale: float = 0.001  # 1.0 = 5M customers, 100k products, 20M transactions, 20M events
     seed: int = 42
     days: int = 3
-    start_date: str = "2026-11-20"
+    start_date: str = first_landing_day()
 
 
 def build_raw_assets(raw_dir: Path):
