@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
+import functools
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from medallion_platform.settings import (
     PROJECT_ROOT,
@@ -21,6 +25,9 @@ from medallion_platform.settings import (
     iso_day,
 )
 from medallion_platform.sources import SOURCES
+
+if TYPE_CHECKING:
+    from dagster import EventLogEntry
 
 # `medallion demo` and `medallion drop` share these, so a drop names the demo's customers and products.
 DEMO_SCALE = 0.002
@@ -101,10 +108,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     print(f"medallion demo: landing zone {settings.landing.describe()}, warehouse {settings.duckdb_path}")
     print("running demo_feeds (raw -> landing), then medallion_job (landing -> bronze -> silver -> gold) "
-          "(step logs: `make dev`) ...")
+          "(step logs: `make dev`) ...", flush=True)
     instance = DagsterInstance.get()
-    result = run_demo(defs, demo_defs, instance, scale=args.scale, seed=args.seed, days=args.days,
-                      start_date=args.start_date, log_level="WARNING", raise_on_error=False)
+    demo_run = functools.partial(run_demo, defs, demo_defs, instance, scale=args.scale, seed=args.seed,
+                                 days=args.days, start_date=args.start_date, raise_on_error=False,
+                                 on_event=_print_step(sys.stdout))
+    if args.verbose:
+        result = demo_run(log_level="INFO")
+    else:
+        # dagster-dbt copies every line dbt writes to stdout: hundreds of lines a run, kept in a file.
+        dbt_log = settings.data_dir / "logs" / "demo-dbt.log"
+        dbt_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(dbt_log, "w") as log, contextlib.redirect_stdout(log):
+            result = demo_run(log_level="WARNING")
+        print(f"dbt's output: {dbt_log} (or run with --verbose)")
     print()
     print(_summary(settings))
     print()
@@ -116,6 +133,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
     print(f"Run {result.run_id} succeeded. Browse it with `make dev` (DAGSTER_HOME={os.environ['DAGSTER_HOME']}).")
     return report_status
+
+
+def _print_step(out: TextIO) -> Callable[[EventLogEntry], None]:
+    """A line on `out` as each step starts and ends, so that a long step shows what is running."""
+    def on_event(entry: EventLogEntry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        if event.is_step_start:
+            print(f"  step {event.step_key} ...", file=out, flush=True)
+        elif event.is_step_success:
+            print(f"  step {event.step_key} succeeded in {event.event_specific_data.duration_ms / 1000:.1f} s",
+                  file=out, flush=True)
+        elif event.is_step_failure or event.is_step_skipped:
+            print(f"  step {event.step_key} {'failed' if event.is_step_failure else 'skipped'}", file=out, flush=True)
+    return on_event
 
 
 def cmd_report(_args: argparse.Namespace) -> int:
@@ -255,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate and land the demo feeds, run medallion_job on their days "
                                             "and print the summary")
     _add_generate_options(demo, scale=DEMO_SCALE)
+    demo.add_argument("--verbose", action="store_true",
+                      help="print dbt's output and Dagster's step logs here instead of into data/logs/demo-dbt.log")
     demo.set_defaults(func=cmd_demo)
 
     drop = commands.add_parser("drop", help="land one new file for a source and day, as its feed would")
