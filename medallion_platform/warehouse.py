@@ -12,6 +12,7 @@ chosen.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dagster import ConfigurableResource
@@ -36,7 +37,7 @@ class BronzeLoad:
 
 class Warehouse(ConfigurableResource, ABC):
     @abstractmethod
-    def load_bronze(self, landing: LandingZone, source: Source, objects: list[LandedObject],
+    def load_bronze(self, landing: LandingZone, source: Source, objects: Iterable[LandedObject],
                     days: list[str]) -> BronzeLoad:
         """Load the objects not yet in the ledger into bronze.<source>; report on the given days."""
 
