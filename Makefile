@@ -37,8 +37,10 @@ postgres-server:
 test: install postgres-server
 	$(VENV)/bin/python -m pytest
 
+# `make dev PORT=3001` when 3000 is taken.
+PORT ?= 3000
 dev: install
-	$(VENV)/bin/medallion dev
+	$(VENV)/bin/medallion dev --port $(PORT)
 
 summary: install
 	$(VENV)/bin/medallion summary

@@ -14,6 +14,7 @@ their own warehouse, and one step's window never reaches another's dbt.
 import fcntl
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -58,7 +59,9 @@ class MedallionDbtCli(DbtCliResource):
         target_path = Path(target_path or self._get_unique_target_path(context=context))
         self._start_from_parse_state(target_path)
         variables = {**self.profile_variables, **dict(zip(WINDOW_VARIABLES, window or ("", ""))),
-                     DBT_PARENT_PID: str(os.getpid())}
+                     DBT_PARENT_PID: str(os.getpid()),
+                     # dagster-dbt copies dbt's lines to this process's stdout: colour codes only on a terminal.
+                     "DBT_USE_COLORS": str(sys.stdout.isatty()).lower()}
         return super().cli([*assignments(variables), *args], target_path=target_path, context=context, **kwargs)
 
     def _get_unique_target_path(self, *, context) -> Path:

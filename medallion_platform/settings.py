@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from medallion_platform.landing import LandingZone, LocalLandingZone, S3LandingZone
@@ -43,8 +44,32 @@ LANDING_BACKENDS = ("local", "s3")
 DEFAULT_DBT_EXECUTABLE = str(Path(sys.executable).with_name("medallion-dbt"))
 
 
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_day(value: str) -> date | None:
+    """The day `value` names as YYYY-MM-DD (a real calendar day), else None."""
+    try:
+        return date.fromisoformat(value) if DAY.fullmatch(value) else None
+    except ValueError:
+        return None
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the environment variable."""
+
+
+# The landing-day partitions start here: by default the demo's first day, so that a demo's UI shows its
+# days rather than years of empty partitions. A deployment sets the day its feeds began.
+DEFAULT_FIRST_LANDING_DAY = "2026-11-20"
+
+
+def first_landing_day() -> str:
+    """MEDALLION_FIRST_LANDING_DAY, on its own: the partitions are declared when the assets are imported."""
+    value = os.environ.get("MEDALLION_FIRST_LANDING_DAY", "").strip() or DEFAULT_FIRST_LANDING_DAY
+    if iso_day(value) is None:
+        raise SettingsError(f"MEDALLION_FIRST_LANDING_DAY={value!r} must be a day as YYYY-MM-DD")
+    return value
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,7 @@ class Settings:
     snowflake: SnowflakeSettings | None = None
     # Whether MEDALLION_ALERT_WEBHOOK_URL is set; its value reaches Dagster as an EnvVar only.
     alert_webhook: bool = False
+    first_landing_day: str = DEFAULT_FIRST_LANDING_DAY
 
     @property
     def change_set_pool(self) -> str:
@@ -177,4 +203,5 @@ def get_settings() -> Settings:
     duckdb_threads, duckdb_memory_limit = _duckdb_threads(), _duckdb_memory_limit()
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
                     duckdb_threads=duckdb_threads,
-                    duckdb_memory_limit=duckdb_memory_limit, snowflake=snowflake, alert_webhook=_alert_webhook())
+                    duckdb_memory_limit=duckdb_memory_limit, snowflake=snowflake, alert_webhook=_alert_webhook(),
+                    first_landing_day=first_landing_day())

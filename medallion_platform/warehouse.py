@@ -12,6 +12,7 @@ chosen.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class WarehouseBusy(RuntimeError):
 
 class Warehouse(ConfigurableResource, ABC):
     @abstractmethod
-    def load_bronze(self, landing: LandingZone, source: Source, objects: list[LandedObject],
+    def load_bronze(self, landing: LandingZone, source: Source, objects: Iterable[LandedObject],
                     days: list[str]) -> BronzeLoad:
         """Load the objects not yet in the ledger into bronze.<source>; report on the given days."""
 

@@ -161,16 +161,21 @@ def landing_runs(defs, sources: list[str], days: list[str]) -> list[tuple[str, s
     return [(source, day, refreshed_by_landing(source).resolve(graph)) for day in days for source in sources]
 
 
+def wait_for_daemon(instance: DagsterInstance, timeout: float) -> None:
+    """Until the daemon's heartbeat says it drains the run queue (`medallion materialize` asks the same)."""
+    deadline = time.time() + timeout
+    while not daemon_is_running(instance):
+        assert time.time() < deadline, "the dagster-daemon sent no heartbeat"
+        time.sleep(0.5)
+
+
 def queue_together(instance: DagsterInstance, workspace: BaseWorkspaceRequestContext,
                    runs: list[tuple[str, str, set]], env: dict[str, str], timeout: float) -> list[str]:
     """Queue the landing runs all at once, the last through `medallion materialize` (the README's way, as
     a person would start one while the others write); their run ids, once the command has returned."""
     (*queued, (_, day, keys)) = runs
     run_ids = [queue_run(instance, workspace, k, {"dagster/partition": d}).run_id for _, d, k in queued]
-    deadline = time.time() + timeout
-    while not daemon_is_running(instance):
-        assert time.time() < deadline, "the dagster-daemon sent no heartbeat"
-        time.sleep(0.5)
+    wait_for_daemon(instance, timeout)
     by_hand = subprocess.run(
         [str(BIN / "medallion"), "materialize", "--partition", day,
          "--select", ",".join(key.to_user_string() for key in keys)],

@@ -1,5 +1,13 @@
 """The Bronze asset itself, materialized by Dagster over a landing folder: metadata, checks, failures."""
 
+import fcntl
+import os
+import pty
+import select
+import struct
+import sys
+import termios
+
 import pytest
 from dagster import materialize
 from dagster_duckdb import DuckDBResource
@@ -73,3 +81,39 @@ def test_unreadable_files_fail_a_check_naming_them_and_the_good_files_still_mate
     check = next(c for c in retry.get_asset_check_evaluations() if c.check_name == LANDED_FILES_CHECK)
     assert check.passed
     assert retry.get_asset_materialization_events()[0].materialization.metadata["dagster/row_count"].value == 3
+
+
+def _terminal_stderr(monkeypatch) -> tuple[int, object]:
+    """sys.stderr on a pseudo-terminal (as `medallion demo` in a shell has it); the reading end's fd."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    terminal = os.fdopen(follower, "w")
+    monkeypatch.setattr(sys, "stderr", terminal)
+    return leader, terminal
+
+
+def _read_or_empty(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the terminal's other end is closed and nothing is left to read
+        return b""
+
+
+def test_a_bronze_load_shows_its_files_in_a_progress_bar_on_a_terminal_only(resources, monkeypatch, capfd):
+    for day in ("2026-11-20", "2026-11-21"):
+        land(resources, f"customers/{day}/a.csv", f"{HEADER}\nC1,Ann,a@x.com,USA,VIP,2024-01-01,30,F,3\n")
+    leader, terminal = _terminal_stderr(monkeypatch)
+    try:
+        assert materialize([BRONZE_CUSTOMERS], resources=resources, tags=BOTH_DAYS).success
+        terminal.close()
+        shown = b""
+        while select.select([leader], [], [], 0.5)[0] and (chunk := _read_or_empty(leader)):
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert "bronze/customers: 100%" in shown.decode() and " 2/2 " in shown.decode(), shown
+
+    monkeypatch.undo()  # stderr a pipe, as in a run `make dev` launches: the bar stays out of its logs
+    land(resources, "customers/2026-11-21/b.csv", f"{HEADER}\nC2,Bo,b@x.com,USA,VIP,2024-01-01,30,F,3\n")
+    assert materialize([BRONZE_CUSTOMERS], resources=resources, tags=BOTH_DAYS).success
+    assert "bronze/customers:" not in capfd.readouterr().err

@@ -157,6 +157,8 @@ def test_medallion_job_selects_every_asset_from_bronze_to_gold():
      "MEDALLION_S3_ENDPOINT_URL='localhost:9000' must start with http"),
     ({"MEDALLION_DUCKDB_THREADS": "0"}, "MEDALLION_DUCKDB_THREADS='0' must be a whole number of threads"),
     ({"MEDALLION_DUCKDB_MEMORY_LIMIT": "3 gigs"}, "MEDALLION_DUCKDB_MEMORY_LIMIT='3 gigs' must be a size"),
+    ({"MEDALLION_FIRST_LANDING_DAY": "2026-13-01"}, "MEDALLION_FIRST_LANDING_DAY='2026-13-01' must be a day as YYYY-MM-DD"),
+    ({"MEDALLION_FIRST_LANDING_DAY": "20261120"}, "MEDALLION_FIRST_LANDING_DAY='20261120' must be a day as YYYY-MM-DD"),
 ])
 def test_bad_settings_stop_with_the_variable_named(clean_env, variables, message):
     for name, value in variables.items():

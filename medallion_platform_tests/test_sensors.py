@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 
 from dataclasses import replace
 
@@ -106,12 +107,12 @@ def drain(zone: LandingZone, cursor: str | None, max_ticks: int = 10) -> tuple[l
 
 
 def test_list_objects_since_is_exclusive_and_keys_are_relative_to_the_zone(zone, tmp_path):
-    first = land(zone, tmp_path, "customers/2024-03-01/a.csv", b"id\n1\n")
+    first = land(zone, tmp_path, "customers/2026-11-21/a.csv", b"id\n1\n")
     until_a_later_stamp(zone)
-    second = land(zone, tmp_path, "products/2024-03-01/p.json", b"[]")
+    second = land(zone, tmp_path, "products/2026-11-21/p.json", b"[]")
     if isinstance(zone, S3LandingZone):  # an object beside the zone's prefix is not the zone's
         boto3.client("s3", endpoint_url=zone.endpoint_url, region_name="us-east-1").put_object(
-            Bucket=zone.bucket, Key="elsewhere/customers/2024-03-01/x.csv", Body=b"x")
+            Bucket=zone.bucket, Key="elsewhere/customers/2026-11-21/x.csv", Body=b"x")
 
     assert [o.key for o in zone.list_objects_since("", None)] == [first.key, second.key]
     assert zone.list_objects_since("", first.last_modified) == [second]
@@ -121,9 +122,9 @@ def test_list_objects_since_is_exclusive_and_keys_are_relative_to_the_zone(zone,
 
 def test_new_files_become_one_request_per_source_and_day(zone, tmp_path):
     bodies = {
-        "customers/2024-03-01/a.csv": b"customer_id\n1\n",
-        "customers/2024-03-01/b.csv": b"customer_id\n2\n",
-        "events/2024-03-02/e.jsonl": b'{"event_id": "e1"}\n',
+        "customers/2026-11-21/a.csv": b"customer_id\n1\n",
+        "customers/2026-11-21/b.csv": b"customer_id\n2\n",
+        "events/2026-11-22/e.jsonl": b'{"event_id": "e1"}\n',
     }
     for key, body in bodies.items():
         land(zone, tmp_path, key, body)
@@ -131,12 +132,12 @@ def test_new_files_become_one_request_per_source_and_day(zone, tmp_path):
     result = evaluate(zone)
 
     assert requests_of(result) == {
-        (AssetKey(["bronze", "customers"]), "2024-03-01", batch_run_key("customers", "2024-03-01", [
-            version(zone, "customers/2024-03-01/a.csv", bodies["customers/2024-03-01/a.csv"]),
-            version(zone, "customers/2024-03-01/b.csv", bodies["customers/2024-03-01/b.csv"]),
+        (AssetKey(["bronze", "customers"]), "2026-11-21", batch_run_key("customers", "2026-11-21", [
+            version(zone, "customers/2026-11-21/a.csv", bodies["customers/2026-11-21/a.csv"]),
+            version(zone, "customers/2026-11-21/b.csv", bodies["customers/2026-11-21/b.csv"]),
         ])),
-        (AssetKey(["bronze", "events"]), "2024-03-02",
-         version(zone, "events/2024-03-02/e.jsonl", bodies["events/2024-03-02/e.jsonl"])),
+        (AssetKey(["bronze", "events"]), "2026-11-22",
+         version(zone, "events/2026-11-22/e.jsonl", bodies["events/2026-11-22/e.jsonl"])),
     }
     # The same landing zone seen from an empty cursor again gives the same run keys, so Dagster
     # would not launch them twice even if the cursor were lost.
@@ -147,25 +148,25 @@ def test_what_lands_is_reported_on_the_external_landing_assets_once(zone, tmp_pa
     """The pipeline never writes the landing zone: its landing assets are external, and the sensor that sees
     new files records them there (one materialization per source and tick, naming the files), so the UI
     shows when each feed last delivered and what."""
-    land(zone, tmp_path, "customers/2024-03-01/a.csv", b"customer_id\n1\n")
-    land(zone, tmp_path, "customers/2024-03-02/b.csv", b"customer_id\n2\n")
-    land(zone, tmp_path, "events/2024-03-02/e.jsonl", b'{"event_id": "e1"}\n')
-    land(zone, tmp_path, "events/2024-03-02/_SUCCESS", b"")
+    land(zone, tmp_path, "customers/2026-11-21/a.csv", b"customer_id\n1\n")
+    land(zone, tmp_path, "customers/2026-11-22/b.csv", b"customer_id\n2\n")
+    land(zone, tmp_path, "events/2026-11-22/e.jsonl", b'{"event_id": "e1"}\n')
+    land(zone, tmp_path, "events/2026-11-22/_SUCCESS", b"")
 
     result = evaluate(zone)
 
     reported = {event.asset_key.to_user_string(): event.metadata for event in result.asset_events}
     assert {key: (meta["files"].value, meta["days"].value) for key, meta in reported.items()} == {
-        "landing/customers": (2, ["2024-03-01", "2024-03-02"]), "landing/events": (1, ["2024-03-02"])}
-    assert reported["landing/customers"]["keys"].value == ["customers/2024-03-01/a.csv", "customers/2024-03-02/b.csv"]
+        "landing/customers": (2, ["2026-11-21", "2026-11-22"]), "landing/events": (1, ["2026-11-22"])}
+    assert reported["landing/customers"]["keys"].value == ["customers/2026-11-21/a.csv", "customers/2026-11-22/b.csv"]
     assert all(isinstance(event, AssetMaterialization) for event in result.asset_events)
     assert evaluate(zone, result.cursor).asset_events == []
 
 
 def test_a_request_carries_the_tables_built_on_its_bronze_partition_but_no_views_or_cadence_tables(tmp_path):
     zone = LocalLandingZone(root=str(tmp_path / "landing"))
-    land(zone, tmp_path, "transactions/2024-03-01/t.parquet", b"not read by the sensor")
-    land(zone, tmp_path, "events/2024-03-01/e.jsonl", b'{"event_id": "e1"}\n')
+    land(zone, tmp_path, "transactions/2026-11-21/t.parquet", b"not read by the sensor")
+    land(zone, tmp_path, "events/2026-11-21/e.jsonl", b'{"event_id": "e1"}\n')
 
     selected = {request.asset_selection[0].path[1]: {key.to_user_string() for key in request.asset_selection}
                 for request in evaluate(zone).run_requests}
@@ -180,7 +181,7 @@ def test_a_request_carries_the_tables_built_on_its_bronze_partition_but_no_views
 
 def test_cursor_advances_and_each_object_version_is_requested_once(zone, tmp_path):
     body = b"customer_id\n1\n"
-    land(zone, tmp_path, "customers/2024-03-01/a.csv", body)
+    land(zone, tmp_path, "customers/2026-11-21/a.csv", body)
     first = evaluate(zone)
     assert len(first.run_requests) == 1
 
@@ -188,31 +189,31 @@ def test_cursor_advances_and_each_object_version_is_requested_once(zone, tmp_pat
     assert second.run_requests == []
     assert second.cursor == first.cursor
 
-    land(zone, tmp_path, "customers/2024-03-01/a.csv", body)  # delivered again, same content
+    land(zone, tmp_path, "customers/2026-11-21/a.csv", body)  # delivered again, same content
     assert evaluate(zone, second.cursor).run_requests == []
 
-    land(zone, tmp_path, "products/2024-03-01/p.json", b"[]")
+    land(zone, tmp_path, "products/2026-11-21/p.json", b"[]")
     third = evaluate(zone, second.cursor)
-    assert requests_of(third) == {(AssetKey(["bronze", "products"]), "2024-03-01",
-                                   version(zone, "products/2024-03-01/p.json", b"[]"))}
+    assert requests_of(third) == {(AssetKey(["bronze", "products"]), "2026-11-21",
+                                   version(zone, "products/2026-11-21/p.json", b"[]"))}
     assert LandingCursor.parse(third.cursor).last_modified > LandingCursor.parse(second.cursor).last_modified
 
 
 def test_an_overwritten_object_is_requested_again(zone, tmp_path):
-    key = "customers/2024-03-01/a.csv"
+    key = "customers/2026-11-21/a.csv"
     land(zone, tmp_path, key, b"customer_id\n1\n")
     first = evaluate(zone)
 
     land(zone, tmp_path, key, b"customer_id\n1\n2\n")
     second = evaluate(zone, first.cursor)
 
-    assert requests_of(second) == {(AssetKey(["bronze", "customers"]), "2024-03-01",
+    assert requests_of(second) == {(AssetKey(["bronze", "customers"]), "2026-11-21",
                                     version(zone, key, b"customer_id\n1\n2\n"))}
     assert evaluate(zone, second.cursor).run_requests == []
 
 
 def test_an_object_reverted_to_earlier_content_is_requested_again(zone, tmp_path):
-    key = "customers/2024-03-01/a.csv"
+    key = "customers/2026-11-21/a.csv"
     cursor, run_keys = None, []
     for body in (b"customer_id\n1\n", b"customer_id\n2\n", b"customer_id\n1\n"):  # A, then B, then A again
         until_a_later_stamp(zone)  # each delivery gets its own last-modified
@@ -225,9 +226,9 @@ def test_an_object_reverted_to_earlier_content_is_requested_again(zone, tmp_path
 
 
 def test_a_file_landing_in_the_same_second_as_the_cursor_is_not_missed(zone, tmp_path):
-    first = land(zone, tmp_path, "customers/2024-03-01/a.csv", b"customer_id\n1\n")
+    first = land(zone, tmp_path, "customers/2026-11-21/a.csv", b"customer_id\n1\n")
     before = evaluate(zone)
-    second = land(zone, tmp_path, "customers/2024-03-01/b.csv", b"customer_id\n2\n")
+    second = land(zone, tmp_path, "customers/2026-11-21/b.csv", b"customer_id\n2\n")
     # The cursor as a tick leaves it when `b` lands within the second it had reached (S3 stamps whole
     # seconds): at b's own last-modified time, having handled only `a`. Built, not waited for, so the
     # case does not depend on the machine being fast enough to land both in one second.
@@ -237,29 +238,29 @@ def test_a_file_landing_in_the_same_second_as_the_cursor_is_not_missed(zone, tmp
 
     after = evaluate(zone, same_second.serialize())
 
-    assert requests_of(after) == {(AssetKey(["bronze", "customers"]), "2024-03-01",
+    assert requests_of(after) == {(AssetKey(["bronze", "customers"]), "2026-11-21",
                                    version(zone, second.key, b"customer_id\n2\n"))}
 
 
 def test_a_file_that_appears_after_the_cursor_passed_its_mtime_is_not_missed(tmp_path):
     """A file moved into the folder after the tick that saw a newer one (a slow copy finishing late)."""
     zone = LocalLandingZone(root=str(tmp_path / "landing"))
-    first = land(zone, tmp_path, "customers/2024-03-01/a.csv", b"customer_id\n1\n")
+    first = land(zone, tmp_path, "customers/2026-11-21/a.csv", b"customer_id\n1\n")
     before = evaluate(zone)
-    late = land(zone, tmp_path, "customers/2024-03-01/late.csv", b"customer_id\n2\n")
+    late = land(zone, tmp_path, "customers/2026-11-21/late.csv", b"customer_id\n2\n")
     earlier = first.last_modified.timestamp() - 5
     os.utime(tmp_path / "landing" / late.key, (earlier, earlier))
 
     after = evaluate(zone, before.cursor)
 
-    assert requests_of(after) == {(AssetKey(["bronze", "customers"]), "2024-03-01",
+    assert requests_of(after) == {(AssetKey(["bronze", "customers"]), "2026-11-21",
                                    version(zone, late.key, b"customer_id\n2\n"))}
 
 
 def test_a_burst_is_batched_per_partition_and_bounded_per_tick(tmp_path):
     """On the folder; on S3 the same rule is exercised by the test with more than a thousand objects."""
     zone = LocalLandingZone(root=str(tmp_path / "landing"))
-    days = [f"2024-03-{d:02d}" for d in range(1, 9)]
+    days = [f"2026-11-{d:02d}" for d in range(21, 29)]
     sources = ["customers", "products", "transactions", "events"]
     for day in days:
         for source in sources:
@@ -282,9 +283,11 @@ def test_files_left_for_the_next_tick_are_not_lost_when_they_are_older_than_the_
     requested, not at the newest file requested, or the re-listing margin would not reach back to it."""
     zone = LocalLandingZone(root=str(tmp_path / "landing"))
     start = time.time() - 3600
-    days = [f"2024-05-{d:02d}" for d in range(1, MAX_RUN_REQUESTS_PER_TICK + 2)]
-    landed = [(f"customers/{day}/c.csv", start + i * 60) for i, day in enumerate(days)]
-    landed.append((f"customers/{days[0]}/late.csv", start + 40 * 60))
+    # One more partition than a tick requests: two sources over the days from the first landing day.
+    days = [(date(2026, 11, 20) + timedelta(days=n)).isoformat() for n in range((MAX_RUN_REQUESTS_PER_TICK + 2) // 2)]
+    partitions = [(source, day) for day in days for source in ("customers", "products")][:MAX_RUN_REQUESTS_PER_TICK + 1]
+    landed = [(f"{source}/{day}/f", start + i * 60) for i, (source, day) in enumerate(partitions)]
+    landed.append((f"{partitions[0][0]}/{partitions[0][1]}/late", start + 40 * 60))
     for key, mtime in landed:
         obj = land(zone, tmp_path, key, key.encode())
         os.utime(tmp_path / "landing" / obj.key, (mtime, mtime))
@@ -293,14 +296,15 @@ def test_files_left_for_the_next_tick_are_not_lost_when_they_are_older_than_the_
     second = evaluate(zone, first.cursor)
 
     assert len(first.run_requests) == MAX_RUN_REQUESTS_PER_TICK
-    assert requests_of(second) == {(AssetKey(["bronze", "customers"]), days[-1],
-                                    version(zone, f"customers/{days[-1]}/c.csv", f"customers/{days[-1]}/c.csv".encode()))}
+    source, day = partitions[-1]
+    assert requests_of(second) == {(AssetKey(["bronze", source]), day,
+                                    version(zone, f"{source}/{day}/f", f"{source}/{day}/f".encode()))}
     assert evaluate(zone, second.cursor).run_requests == []
 
 
 def test_more_than_a_thousand_s3_objects_are_all_seen_in_bounded_batches(s3_zone):
     client = boto3.client("s3", endpoint_url=s3_zone.endpoint_url, region_name="us-east-1")
-    days = [f"2024-04-{d:02d}" for d in range(1, 11)]
+    days = [f"2026-11-{d:02d}" for d in range(21, 31)]
     sources = ["customers", "events", "transactions"]
     partitions = [(source, day) for source in sources for day in days]
     for i in range(1005):
@@ -319,19 +323,20 @@ def test_more_than_a_thousand_s3_objects_are_all_seen_in_bounded_batches(s3_zone
 def test_keys_that_are_not_landing_files_are_skipped_and_named_in_the_log(zone, tmp_path, capfd):
     bad_keys = [
         "customers/readme.txt",                 # not <source>/<day>/<file>
-        "suppliers/2024-03-01/s.csv",           # no such source
-        "customers/2023-12-31/before_start.csv",  # day before the first Bronze partition
+        "suppliers/2026-11-21/s.csv",           # no such source
+        "customers/2026-11-19/before_start.csv",  # day before the first Bronze partition
     ]
     for key in bad_keys:
         land(zone, tmp_path, key, key.encode())
-    land(zone, tmp_path, "customers/2024-03-01/a.csv", b"customer_id\n1\n")
+    land(zone, tmp_path, "customers/2026-11-21/a.csv", b"customer_id\n1\n")
 
     result = evaluate(zone)
 
-    assert requests_of(result) == {(AssetKey(["bronze", "customers"]), "2024-03-01",
-                                    version(zone, "customers/2024-03-01/a.csv", b"customer_id\n1\n"))}
+    assert requests_of(result) == {(AssetKey(["bronze", "customers"]), "2026-11-21",
+                                    version(zone, "customers/2026-11-21/a.csv", b"customer_id\n1\n"))}
     log = capfd.readouterr().err
     assert all(key in log for key in bad_keys), log
+    assert "day 2026-11-19 is before MEDALLION_FIRST_LANDING_DAY (2026-11-20)" in log
     assert evaluate(zone, result.cursor).run_requests == []
     assert not any(key in capfd.readouterr().err for key in bad_keys)  # reported once, not every tick
 

@@ -22,7 +22,7 @@ gives the bytes back.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
@@ -99,7 +99,7 @@ def ensure_bronze_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None
 
 def load_source(
     con: duckdb.DuckDBPyConnection, landing: LandingZone, source: Source,
-    objects: list[LandedObject] | None = None, part_bytes: int = PART_BYTES,
+    objects: Iterable[LandedObject] | None = None, part_bytes: int = PART_BYTES,
 ) -> LoadReport:
     """Load every object under the source's prefix (or the given ones) not yet in the ledger, reading
     text files about `part_bytes` at a time."""

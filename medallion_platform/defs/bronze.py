@@ -1,5 +1,6 @@
 """Bronze: every landed file loaded once into `bronze.<source>`, with lineage; bad rows to rejects."""
 
+import sys
 import warnings
 
 from dagster import (
@@ -15,6 +16,8 @@ from dagster import (
     asset,
     build_column_schema_change_checks,
 )
+from tqdm import tqdm
+
 from medallion_platform.bronze.ledger import LoadReport
 from medallion_platform.bronze.ledger import MAX_ATTEMPTS
 from medallion_platform.landing import KEY_PATTERN, LandingZone, is_marker
@@ -72,7 +75,10 @@ def _bronze_asset(source: Source):
                 context.log.warning(f"{obj.key}: not of the form <source>/<YYYY-MM-DD>/<file>; not loaded")
             else:
                 objects.append(obj)
-        load = warehouse.load_bronze(landing, source, objects, days)
+        # A bar over the files, on stderr when it is a terminal (`medallion demo` in a shell): a load at
+        # scale takes minutes. Where stderr is a file (the run's logs under `make dev`) there is none.
+        with tqdm(objects, desc=f"bronze/{source.name}", unit=" files", file=sys.stderr, disable=None) as files:
+            load = warehouse.load_bronze(landing, source, files, days)
         report = load.report
         for result in report.files:
             if result.status != "already_loaded":

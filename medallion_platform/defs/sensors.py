@@ -23,7 +23,7 @@ from medallion_platform.defs.automation import REFRESHED_EVERY_15_MINUTES
 from medallion_platform.defs.dbt import VIEW_TAG
 from medallion_platform.defs.landing import landing_key
 from medallion_platform.landing import LandedObject, LandingZone, is_marker, parse_key
-from medallion_platform.partitions import LANDING_DAYS
+from medallion_platform.partitions import not_a_landing_day
 from medallion_platform.sources import SOURCES
 from medallion_platform.warehouse import Warehouse, WarehouseBusy
 
@@ -124,11 +124,11 @@ def partition_run_key(source: str, day: str, deliveries: list[str]) -> str:
 
 
 def bronze_partition_of(key: str) -> tuple[str, str]:
-    """(source, day) of a landed file, or a ValueError naming the key: a day outside LANDING_DAYS
+    """(source, day) of a landed file, or a ValueError naming the key: a day outside the landing days
     would make Dagster reject the run request and fail every tick on the same file."""
     source, day, _file = parse_key(key)
-    if not LANDING_DAYS.has_partition_key(day):
-        raise ValueError(f"landing key {key!r}: day {day} is not a Bronze partition (LANDING_DAYS)")
+    if reason := not_a_landing_day(day):
+        raise ValueError(f"landing key {key!r}: {reason}, no Bronze partition")
     return source, day
 
 

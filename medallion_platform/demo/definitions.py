@@ -8,6 +8,8 @@ locations.
 """
 
 import shutil
+import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from dagster import (
     Config,
     DagsterInstance,
     Definitions,
+    EventLogEntry,
     ExecuteInProcessResult,
     MaterializeResult,
     define_asset_job,
@@ -28,7 +31,7 @@ from medallion_platform.code_references import with_code_references
 from medallion_platform.defs.landing import landing_specs
 from medallion_platform.landing import LandingZone
 from medallion_platform.partitions import landing_day_range_tags
-from medallion_platform.settings import Settings, get_settings
+from medallion_platform.settings import Settings, first_landing_day, get_settings
 from medallion_platform.sources import SOURCES
 
 FEEDS_JOB = "demo_feeds"
@@ -38,7 +41,7 @@ class RawFilesConfig(Config):
     scale: float = 0.001  # 1.0 = 5M customers, 100k products, 20M transactions, 20M events
     seed: int = 42
     days: int = 3
-    start_date: str = "2026-11-20"
+    start_date: str = first_landing_day()
 
 
 def build_raw_assets(raw_dir: Path):
@@ -112,23 +115,27 @@ def build_demo_definitions(settings: Settings) -> Definitions:
 
 
 def run_demo(pipeline: Definitions, demo: Definitions, instance: DagsterInstance, *, scale: float, seed: int,
-             days: int, start_date: str, log_level: str = "INFO",
-             raise_on_error: bool = True) -> ExecuteInProcessResult:
+             days: int, start_date: str, log_level: str = "INFO", raise_on_error: bool = True,
+             on_event: Callable[[EventLogEntry], None] | None = None) -> ExecuteInProcessResult:
     """Generate `days` days of feeds and land them (this location's job), then carry exactly those landing
-    days to Gold (the pipeline's medallion_job), both on `instance`. The pipeline run's result, or the
-    feeds run's if that one failed."""
+    days to Gold (the pipeline's medallion_job), both on `instance`; `on_event` hears each run's events as
+    they happen. The pipeline run's result, or the feeds run's if that one failed."""
     loggers = {"console": {"config": {"log_level": log_level}}}
-    feeds = demo.resolve_job_def(FEEDS_JOB).execute_in_process(
-        run_config={"ops": {"raw_files": {"config": {"scale": scale, "seed": seed, "days": days,
-                                                     "start_date": start_date}}},
-                    "loggers": loggers},
-        instance=instance, raise_on_error=raise_on_error)
+
+    def execute(job, **kwargs) -> ExecuteInProcessResult:
+        run_id = str(uuid.uuid4())  # known before the run starts, to listen to it
+        if on_event:
+            instance.add_event_listener(run_id, on_event)
+        return job.execute_in_process(instance=instance, raise_on_error=raise_on_error, run_id=run_id, **kwargs)
+
+    feeds = execute(demo.resolve_job_def(FEEDS_JOB), run_config={
+        "ops": {"raw_files": {"config": {"scale": scale, "seed": seed, "days": days, "start_date": start_date}}},
+        "loggers": loggers})
     if not feeds.success:
         return feeds
     last_day = (date.fromisoformat(start_date) + timedelta(days=days - 1)).isoformat()
-    return pipeline.resolve_job_def("medallion_job").execute_in_process(
-        run_config={"loggers": loggers}, tags=landing_day_range_tags(start_date, last_day), instance=instance,
-        raise_on_error=raise_on_error)
+    return execute(pipeline.resolve_job_def("medallion_job"), run_config={"loggers": loggers},
+                   tags=landing_day_range_tags(start_date, last_day))
 
 
 defs = build_demo_definitions(get_settings())

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from faker import Faker
 
+from medallion_platform.settings import DEFAULT_FIRST_LANDING_DAY
 from medallion_platform.sources import get_source
 
 # scale 1.0 is the size of the seed systems' production feeds
@@ -78,7 +79,7 @@ class GenerateConfig:
     scale: float = 0.001
     seed: int = 42
     days: int = 3
-    start_date: date = date(2026, 11, 20)
+    start_date: date = date.fromisoformat(DEFAULT_FIRST_LANDING_DAY)
     dirty: DirtyRates = field(default_factory=DirtyRates)
 
     def __post_init__(self) -> None:

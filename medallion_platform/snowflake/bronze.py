@@ -51,6 +51,7 @@ FILES = ('<key>'), which Snowflake reads as a file name, never as a pattern.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -364,7 +365,7 @@ def record_copy_errors(cursor, source: Source, key: str, load_id: int, result: C
 # --- loading ------------------------------------------------------------------------------------------
 
 def load_source(snowflake: SnowflakeResource, landing: LandingZone, source: Source, stage: ExternalStage,
-                objects: list[LandedObject] | None = None, *, forms: CopyForms = SNOWFLAKE_COPY) -> LoadReport:
+                objects: Iterable[LandedObject] | None = None, *, forms: CopyForms = SNOWFLAKE_COPY) -> LoadReport:
     """Load every object under the source's prefix (or the given ones) not yet in the ledger."""
     with snowflake.get_connection() as connection:
         cursor = connection.cursor()
