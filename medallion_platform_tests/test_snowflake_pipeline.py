@@ -195,9 +195,8 @@ def test_the_gold_dashboard_has_the_same_charts_over_the_same_rows_on_both(both_
                   if e.asset_key.to_user_string() == "reports/gold_dashboard")
              for run in (both_warehouses.on_duckdb, both_warehouses.on_snowflake)]
     on_duckdb, on_snowflake = ({k: page[k].value for k in ("charts", "rows_behind_each_chart")} for page in pages)
-    # These feeds have no unparseable rows: no Bronze rejects, so that chart says there is nothing to show.
+    # 8 of the 9: one chart has no rows in these small, less dirty feeds and says there is nothing to show.
     assert on_duckdb == on_snowflake and on_duckdb["charts"] == 8
-    assert "bronze_rejects" not in on_duckdb["rows_behind_each_chart"]
 
 
 def test_snowflake_bronze_was_loaded_by_copy_from_the_stage(both_warehouses):
