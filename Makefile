@@ -9,7 +9,7 @@ UV := .uv/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install postgres-server demo test dev summary report clean bench-latency bench-incremental bench-concurrency bench-faults bench-run
+.PHONY: install postgres-server chromium demo test dev summary report clean bench-latency bench-incremental bench-concurrency bench-faults bench-run
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -34,7 +34,14 @@ postgres-server:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
 
-test: install postgres-server
+# The browser test (medallion_platform_tests/test_dashboard.py) renders the Gold dashboard in headless
+# Chromium from Debian's package: installed here when missing, like the PostgreSQL server.
+chromium:
+	@[ -x /usr/bin/chromium ] || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+test: install postgres-server chromium
 	$(VENV)/bin/python -m pytest
 
 # `make dev PORT=3001` when 3000 is taken.

@@ -103,6 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance  # noqa: PLC0415
 
     from medallion_platform.definitions import defs  # noqa: PLC0415
+    from medallion_platform.defs.dashboard import dashboard_page  # noqa: PLC0415
     from medallion_platform.demo.definitions import defs as demo_defs  # noqa: PLC0415
     from medallion_platform.demo.definitions import run_demo  # noqa: PLC0415
 
@@ -132,6 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}")
         return 1
     print(f"Run {result.run_id} succeeded. Browse it with `make dev` (DAGSTER_HOME={os.environ['DAGSTER_HOME']}).")
+    print(f"Gold dashboard: {dashboard_page(settings.reports_dir)}")
     return report_status
 
 

@@ -15,6 +15,7 @@ from medallion_platform.defs.alerts import ALERT_WEBHOOK_VARIABLE, AlertChannel,
 from medallion_platform.defs.automation import follow_bronze, nightly_full_refresh, nightly_full_refresh_job
 from medallion_platform.defs.bronze import bronze_assets, bronze_column_schema_checks
 from medallion_platform.defs.checks import quality_checks
+from medallion_platform.defs.dashboard import build_gold_dashboard
 from medallion_platform.defs.dbt import dbt_assets_for
 from medallion_platform.defs.events import events_flattened
 from medallion_platform.defs.landing import landing_specs
@@ -52,6 +53,7 @@ def build_definitions(settings: Settings, *, warehouse: Warehouse | None = None,
             *bronze_assets,
             *dbt_assets_for(settings),
             events_flattened,
+            build_gold_dashboard(settings.reports_dir),
         ]),
         asset_checks=[*bronze_column_schema_checks, *quality_checks],
         jobs=[medallion_job, nightly_full_refresh_job],

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dagster import AssetCheckEvaluation, AssetCheckSeverity, DagsterInstance, Definitions
+from dagster import AssetCheckEvaluation, AssetCheckKey, AssetCheckSeverity, DagsterInstance, Definitions
 
 # The one number that says how bad a check's result is, by the metadata key each kind of check uses.
 KEY_NUMBERS = {
@@ -38,8 +39,12 @@ class CheckLine:
 
 
 def latest_check_results(instance: DagsterInstance, defs: Definitions) -> list[CheckLine]:
-    keys = sorted(defs.resolve_asset_graph().asset_check_keys,
-                  key=lambda k: (k.asset_key.to_user_string(), k.name))
+    return latest_results_of(instance, defs.resolve_asset_graph().asset_check_keys)
+
+
+def latest_results_of(instance: DagsterInstance, check_keys: Iterable[AssetCheckKey]) -> list[CheckLine]:
+    """The latest result of each of these checks (a run's code location knows them as its asset graph's)."""
+    keys = sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     lines = []
     for key in keys:
@@ -91,25 +96,34 @@ def render_markdown(lines: list[CheckLine]) -> str:
     return "\n".join(["# Check report", "", _totals(lines), "", *body, ""])
 
 
-def render_html(lines: list[CheckLine]) -> str:
+def html_table(lines: list[CheckLine]) -> str:
+    """The results as an HTML table, failures first; rows classed by result and severity (CHECK_TABLE_CSS)."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
     rows = "\n".join(
         f'<tr class="{line.result.lower().replace(" ", "-")} {line.severity.lower()}">'
         + "".join(f"<td>{html.escape(c)}</td>" for c in line.cells) + "</tr>"
         for line in _ordered(lines))
+    return f"""<p>{html.escape(_totals(lines))}</p>
+<table class="checks"><thead><tr>{head}</tr></thead><tbody>
+{rows}
+</tbody></table>"""
+
+
+CHECK_TABLE_CSS = """table.checks { border-collapse: collapse; }
+table.checks th, table.checks td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; }
+table.checks tr.fail.error td { background: #f8d7da; } table.checks tr.fail.warn td { background: #fff3cd; }
+table.checks tr.not-run td { color: #777; }"""
+
+
+def render_html(lines: list[CheckLine]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Check report</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; }}
-tr.fail.error td {{ background: #f8d7da; }} tr.fail.warn td {{ background: #fff3cd; }}
-tr.not-run td {{ color: #777; }}
+{CHECK_TABLE_CSS}
 </style></head>
-<body><h1>Check report</h1><p>{html.escape(_totals(lines))}</p>
-<table><thead><tr>{head}</tr></thead><tbody>
-{rows}
-</tbody></table></body></html>
+<body><h1>Check report</h1>
+{html_table(lines)}</body></html>
 """
 
 

@@ -1,6 +1,7 @@
 """Declarative automation on the real definitions: after Bronze loads a new file for the latest day,
-evaluating the automation conditions tick by tick carries it through Silver to the Gold facts, and no
-further; the Gold tables over all history follow at the next quarter-hour tick, once.
+evaluating the automation conditions tick by tick carries it through Silver to the Gold facts and the Gold
+dashboard, and no further; the Gold tables over all history follow at the next quarter-hour tick, once,
+and the dashboard with them.
 
 The evaluations run at set times of the latest day (its partition is then the latest time window): the
 file's chain between 00:01 and 00:07, the quarter-hour ticks at 00:15 and 00:30."""
@@ -20,6 +21,7 @@ from medallion_platform.settings import get_settings
 LATEST = LANDING_DAYS.get_last_partition_key()
 ON_A_CADENCE = {"gold/client_activity", "gold/customer_sales_report", "gold/inventory_status",
                 "gold/sales_by_country", "gold/top_products"}
+DASHBOARD = "reports/gold_dashboard"
 
 
 def _at(minute: int) -> datetime:
@@ -102,9 +104,17 @@ def test_the_chain_reaches_the_gold_facts_for_the_latest_day_only(automation_tic
 
 def test_the_gold_tables_over_all_history_refresh_once_after_the_quarter_hour_tick(automation_ticks):
     _, _, cadence = automation_ticks
-    assert cadence[16] == {key: {None} for key in ON_A_CADENCE}
+    assert cadence[16] == {key: {None} for key in ON_A_CADENCE | {DASHBOARD}}  # the dashboard with them
     assert cadence[17] == {}  # handled: no second request before the next tick
     assert cadence[31] == {}  # a tick, but no parent updated since they were refreshed
+
+
+def test_the_dashboard_follows_the_gold_facts(automation_ticks):
+    _, ticks, _ = automation_ticks
+    facts = next(i for i, tick in enumerate(ticks) if "gold/vw_daily_sales_analysis" in tick)
+    dashboard = [i for i, tick in enumerate(ticks) if DASHBOARD in tick]
+    assert dashboard and dashboard[-1] > facts  # requested again once the facts were rebuilt
+    assert all(ticks[i][DASHBOARD] == {None} for i in dashboard)
 
 
 def test_the_new_rows_are_in_gold(automation_ticks):

@@ -50,6 +50,7 @@ def test_asset_keys_and_groups_snapshot():
         "bronze": {f"bronze/{s}" for s in SOURCES},
         "silver": {f"silver/{m}" for m in SILVER},
         "gold": {f"gold/{m}" for m in GOLD},
+        "reports": {"reports/gold_dashboard"},
     }
 
 
@@ -76,14 +77,16 @@ def test_lineage_runs_from_landed_files_to_gold():
     assert parents("gold/events_flattened") == {"bronze/events"}
 
 
-def test_every_asset_is_described_and_every_warehouse_writer_shares_the_pool():
+def test_every_asset_is_described_and_every_step_opening_the_warehouse_shares_the_pool():
     for key in _graph().get_all_asset_keys():
         node = _graph().get(key)
         assert node.description, key
     for assets_def in _executable(defs):
-        writes_warehouse = any(k.path[0] in ("bronze", "silver", "gold") for k in assets_def.keys)
+        # Readers too: on DuckDB, no other process may open the file while a writer has it.
+        opens_warehouse = "warehouse" in assets_def.required_resource_keys
+        assert opens_warehouse == any(k.path[0] in ("bronze", "silver", "gold", "reports") for k in assets_def.keys)
         pools = {op.pool for op in assets_def.node_def.iterate_op_defs()}
-        assert pools == ({WAREHOUSE_WRITER_POOL} if writes_warehouse else {None}), assets_def.keys
+        assert pools == ({WAREHOUSE_WRITER_POOL} if opens_warehouse else {None}), assets_def.keys
 
 
 def test_on_snowflake_the_incremental_step_alone_has_a_pool_of_its_own(clean_env, tmp_path):
@@ -206,8 +209,8 @@ def test_the_production_definitions_cannot_write_the_landing_zone_nor_load_the_d
     assert [m for m in loaded["modules"] if m.startswith(("medallion_platform.demo", "medallion_platform.demo.generate",
                                                          "medallion_platform.defs.raw", "faker"))] == []
     assert loaded["landing"] == [f"landing/{s}" for s in SOURCES]
-    assert {key.split("/")[0] for key in loaded["executable"]} == {"bronze", "silver", "gold"}
-    assert loaded["groups"] == ["bronze", "gold", "landing", "silver"]
+    assert {key.split("/")[0] for key in loaded["executable"]} == {"bronze", "silver", "gold", "reports"}
+    assert loaded["groups"] == ["bronze", "gold", "landing", "reports", "silver"]
 
 
 def _workspace_modules(path) -> list[str]:
