@@ -118,6 +118,20 @@ def test_every_warehouse_materialization_has_a_row_count_and_a_preview(pipeline,
             "gold/events_flattened", "gold/vw_daily_sales_analysis"} <= seen
 
 
+def test_dbt_materializations_carry_column_lineage(pipeline):
+    """Which upstream columns each column is computed from, through the ephemeral sales join."""
+    _, first, second, _, _ = pipeline
+    for result in (first, second):  # derived on the first run, read back from its cache on the second
+        lineage = {e.asset_key.to_user_string(): e.materialization.metadata["dagster/column_lineage"].value
+                   for e in result.get_asset_materialization_events() if "dagster/column_lineage" in e.materialization.metadata}
+        deps = {column: {(d.asset_key.to_user_string(), d.column_name) for d in found}
+                for column, found in lineage["gold/top_products"].deps_by_column.items()}
+        assert deps["total_revenue"] == {("silver/transactions", "total_amount")}
+        assert deps["product_name"] == {("silver/products", "product_name")}
+        assert ("bronze/customers", "email") in {(d.asset_key.to_user_string(), d.column_name)
+                                                 for d in lineage["silver/customers_classified"].deps_by_column["email"]}
+
+
 def test_bronze_materializations_carry_the_table_column_schema(pipeline):
     _, first, _, _, _ = pipeline
     bronze = {e.asset_key: e.materialization.metadata for e in first.get_asset_materialization_events()

@@ -21,6 +21,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from medallion_platform.catalog import OWNER
+from medallion_platform.column_lineage import ColumnLineage
 from medallion_platform.dbt_project import MedallionDbtCli, dbt_project, prepare_if_dev
 from medallion_platform.defs.automation import (
     FOLLOW_UPSTREAM,
@@ -153,7 +154,9 @@ def _build(context: AssetExecutionContext, dbt: MedallionDbtCli, warehouse: Ware
     invocation = dbt.cli(args, window=window, context=context, raise_on_error=False)
     events = list(invocation.stream())
     dbt.keep_parse_state(invocation)
-    yield from _with_table_metadata(context, events, warehouse)
+    lineage = ColumnLineage(invocation, warehouse, window, dbt.target_dir)
+    yield from _with_table_metadata(context, events, warehouse, lineage)
+    lineage.save()
     if not invocation.is_successful():
         raise Failure(description=f"dbt build failed: {invocation.get_error()}")
 
@@ -213,14 +216,16 @@ def dbt_assets_for(settings: Settings) -> list[AssetsDefinition]:
     return [silver_dbt_models, incremental_dbt_models_in(settings.change_set_pool), gold_dbt_models]
 
 
-def _with_table_metadata(context: AssetExecutionContext, events: list, warehouse: Warehouse) -> Iterator:
-    """Attach `dagster/row_count` and a preview of the first rows to each model's output. Read after dbt
-    has exited, because DuckDB admits one process at a time to the warehouse file."""
+def _with_table_metadata(context: AssetExecutionContext, events: list, warehouse: Warehouse,
+                         lineage: ColumnLineage) -> Iterator:
+    """Attach `dagster/row_count`, a preview of the first rows and the column lineage to each model's
+    output. Read after dbt has exited, because DuckDB admits one process at a time to the warehouse file."""
     keys = context.assets_def.keys_by_output_name
     for event in events:
         if isinstance(event, Output) and event.output_name in keys:
             schema, table = keys[event.output_name].path
             yield event.with_metadata({**event.metadata, "dagster/row_count": warehouse.count_rows(schema, table),
-                                       "preview": warehouse.preview(schema, table)})
+                                       "preview": warehouse.preview(schema, table),
+                                       **lineage.metadata(event.metadata["unique_id"].value)})
         else:
             yield event
