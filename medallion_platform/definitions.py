@@ -9,6 +9,7 @@ profile. The demo's feeds are a location of their own (medallion_platform/demo/)
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 from dagster_duckdb import DuckDBResource
 
+from medallion_platform.catalog import catalogued
 from medallion_platform.code_references import with_code_references
 from medallion_platform.dbt_project import dbt_resource
 from medallion_platform.defs.alerts import ALERT_WEBHOOK_VARIABLE, AlertChannel, alert_sensors
@@ -48,13 +49,13 @@ def build_definitions(settings: Settings, *, warehouse: Warehouse | None = None,
     """The code location for these settings; `warehouse` and `dbt_executable` replace the ones the
     settings choose (a test harness's stand-ins)."""
     return Definitions(
-        assets=with_code_references([
+        assets=catalogued(with_code_references([
             *landing_specs,
             *bronze_assets,
             *dbt_assets_for(settings),
             events_flattened,
             build_gold_dashboard(settings.reports_dir),
-        ]),
+        ]), settings),
         asset_checks=[*bronze_column_schema_checks, *quality_checks],
         jobs=[medallion_job, nightly_full_refresh_job],
         sensors=[*landing_sensors, follow_bronze, *alert_sensors],

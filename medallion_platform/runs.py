@@ -16,9 +16,10 @@ from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 
 from medallion_platform.settings import PROJECT_ROOT
 
-# workspace.yaml loads this module without naming the location, so Dagster names it after the module;
-# a run must name the location the daemon knows.
-LOCATION = "medallion_platform.definitions"
+# The location's name in workspace.yaml and deploy/workspace.yaml: a run must name the location the
+# daemon knows.
+LOCATION = "medallion_platform"
+MODULE = "medallion_platform.definitions"
 ASSET_JOB = "__ASSET_JOB"
 
 
@@ -27,7 +28,7 @@ def code_location(instance: DagsterInstance) -> Iterator[BaseWorkspaceRequestCon
     """The definitions loaded in this process under the daemon's location name: a run created from them
     is launched by the daemon through its own code server."""
     origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(executable_path=sys.executable, module_name=LOCATION,
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=MODULE,
                              working_directory=str(PROJECT_ROOT)),
         location_name=LOCATION)
     with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as process_context:

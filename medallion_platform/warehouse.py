@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, MetadataValue
 from dagster_duckdb import DuckDBResource
 
 from medallion_platform.bronze.ledger import LEDGER_ROWS_SQL, LoadReport
+from medallion_platform.catalog import PREVIEW_ROWS, preview_markdown
 from medallion_platform.events_flatten import DuckDBFlatten, FlattenedView, replace_flattened_view
 from medallion_platform.landing import LandedObject, LandingZone
 from medallion_platform.sources import Source
@@ -52,8 +53,12 @@ class Warehouse(ConfigurableResource, ABC):
         """Generate <schema>.events_flattened anew from the payloads now in bronze.events."""
 
     @abstractmethod
+    def query_with_columns(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """The column names (lower case) and rows of a read-only query; schema and table names unquoted,
+        as both dialects resolve them."""
+
     def query(self, sql: str) -> list[tuple]:
-        """Rows of a read-only query; schema and table names unquoted, as both dialects resolve them."""
+        return self.query_with_columns(sql)[1]
 
     @abstractmethod
     def ledger_rows(self) -> list[tuple]:
@@ -62,6 +67,10 @@ class Warehouse(ConfigurableResource, ABC):
 
     def count_rows(self, schema: str, table: str) -> int:
         return int(self.query(f"SELECT count(*) FROM {schema}.{table}")[0][0])
+
+    def preview(self, schema: str, table: str) -> MetadataValue:
+        """A table's first rows, as markdown for its asset's page."""
+        return preview_markdown(*self.query_with_columns(f"SELECT * FROM {schema}.{table} LIMIT {PREVIEW_ROWS}"))
 
 
 class DuckDBWarehouse(Warehouse):
@@ -86,9 +95,10 @@ class DuckDBWarehouse(Warehouse):
         with self.duckdb.get_connection() as con:
             return replace_flattened_view(DuckDBFlatten(con), schema)
 
-    def query(self, sql: str) -> list[tuple]:
+    def query_with_columns(self, sql: str) -> tuple[list[str], list[tuple]]:
         with self.duckdb.get_connection() as con:
-            return con.execute(sql).fetchall()
+            rows = con.execute(sql).fetchall()
+            return [column[0].lower() for column in con.description], rows
 
     def ledger_rows(self) -> list[tuple]:
         # Read-only and without dagster-duckdb's retries: a writer holds the file for minutes at scale,

@@ -4,6 +4,7 @@ real pipeline run that every test of its results reads."""
 import socket
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import boto3
 import duckdb
@@ -37,7 +38,7 @@ def local_settings(tmp_path, clean_env) -> Settings:
     return get_settings()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -46,7 +47,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """moto's S3 server in a thread, on a free loopback port; boto3 and DuckDB talk HTTP to it."""
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
@@ -68,7 +69,7 @@ def s3_bucket(s3_endpoint, clean_env) -> str:
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory):
     """The demo's feeds landed and one full run of medallion_job over their days, then both again, on an
-    isolated data folder.
+    isolated data folder and an instance kept beside it (pipeline_dagster_home), which the UI can show.
     Session-scoped because a run costs most of the suite's time; the environment is restored once the
     runs are done, so their settings do not leak into the tests of other modules."""
     with pytest.MonkeyPatch.context() as env:
@@ -83,7 +84,8 @@ def pipeline(tmp_path_factory):
 
         settings = get_settings()
         defs, demo = build_definitions(settings), build_demo_definitions(settings)
-        with DagsterInstance.ephemeral() as instance:
+        pipeline_dagster_home(settings).mkdir()
+        with DagsterInstance.local_temp(str(pipeline_dagster_home(settings))) as instance:
             first = run_demo(defs, demo, instance, **PIPELINE_RUN)
             with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
                 gold_after_first = con.execute(
@@ -96,6 +98,11 @@ def pipeline(tmp_path_factory):
                 partition_key=last_day, instance=instance, raise_on_error=False)
             env.undo()
             yield settings, first, second, gold_after_first, refreshed
+
+
+def pipeline_dagster_home(settings: Settings) -> Path:
+    """The DAGSTER_HOME of the `pipeline` fixture's runs, beside its data folder."""
+    return settings.data_dir.parent / "dagster_home"
 
 
 DAEMON_FIRST_DAY = date(2026, 11, 20)  # the base's day; the daemon tests' runs are for the two after it

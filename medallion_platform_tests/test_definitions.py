@@ -15,6 +15,7 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 from medallion_platform.definitions import build_definitions, defs
+from medallion_platform.runs import LOCATION
 from medallion_platform.settings import (
     CHANGE_SET_POOL,
     PROJECT_ROOT,
@@ -217,8 +218,10 @@ def _workspace_modules(path) -> list[str]:
     return [entry["python_module"]["module_name"] for entry in yaml.safe_load(path.read_text())["load_from"]]
 
 
-def test_a_production_workspace_lists_the_pipeline_alone():
+def test_a_production_workspace_lists_the_pipeline_alone_under_its_location_name():
     assert _workspace_modules(PROJECT_ROOT / "deploy" / "workspace.yaml") == ["medallion_platform.definitions"]
+    entry = yaml.safe_load((PROJECT_ROOT / "deploy" / "workspace.yaml").read_text())["load_from"][0]
+    assert entry["python_module"]["location_name"] == LOCATION == "medallion_platform"
 
 
 def test_the_local_workspace_adds_the_demo_and_reads_raw_to_landing_to_bronze(local_settings):
@@ -232,7 +235,7 @@ def test_the_local_workspace_adds_the_demo_and_reads_raw_to_landing_to_bronze(lo
                 instance, WorkspaceFileTarget(paths=[str(PROJECT_ROOT / "workspace.yaml")])) as process:
             workspace = process.create_request_context()
             assert {name: entry.load_error for name, entry in workspace.get_code_location_entries().items()} == {
-                "medallion_platform.definitions": None, "medallion_platform.demo.definitions": None}
+                LOCATION: None, "medallion_demo": None}
             landing = workspace.asset_graph.get(AssetKey(["landing", "transactions"]))
             assert (landing.parent_keys, landing.child_keys, landing.is_materializable) == (
                 {AssetKey(["raw", "transactions"])}, {AssetKey(["bronze", "transactions"])}, True)

@@ -18,8 +18,8 @@ from dagster import (
 )
 from tqdm import tqdm
 
-from medallion_platform.bronze.ledger import LoadReport
-from medallion_platform.bronze.ledger import MAX_ATTEMPTS
+from medallion_platform.bronze.ledger import MAX_ATTEMPTS, LoadReport
+from medallion_platform.catalog import OWNER
 from medallion_platform.landing import KEY_PATTERN, LandingZone, is_marker
 from medallion_platform.partitions import LANDING_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
@@ -37,7 +37,7 @@ def _bronze_asset(source: Source):
         key=key,
         deps=[["landing", source.name]],
         group_name="bronze",
-        kinds={"table"},
+        owners=[OWNER],
         pool=WAREHOUSE_WRITER_POOL,
         partitions_def=LANDING_DAYS,
         backfill_policy=ONE_RUN_PER_BACKFILL,
@@ -91,6 +91,7 @@ def _bronze_asset(source: Source):
         yield MaterializeResult(metadata={
             "dagster/row_count": load.partition_rows,
             "dagster/column_schema": TableSchema(columns=[TableColumn(n, t) for n, t in load.columns]),
+            "preview": warehouse.preview("bronze", source.name),
             "rows_loaded": report.rows_loaded,
             "rows_rejected": report.rows_rejected,
             "rejects_total": load.rejects_total,

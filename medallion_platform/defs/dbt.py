@@ -7,6 +7,7 @@ from typing import Any
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetCheckSpec,
     AssetKey,
     AssetsDefinition,
     AssetSpec,
@@ -19,6 +20,8 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
+from medallion_platform.catalog import OWNER
+from medallion_platform.column_lineage import ColumnLineage
 from medallion_platform.dbt_project import MedallionDbtCli, dbt_project, prepare_if_dev
 from medallion_platform.defs.automation import (
     FOLLOW_UPSTREAM,
@@ -84,12 +87,52 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
                 parents.append(self.get_asset_key(parent))
         return list(dict.fromkeys(parents))
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return [OWNER]
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        test = manifest["nodes"][unique_id]
+        return spec._replace(description=test["description"] or describe_test(manifest, test))
+
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
         if _is_view(dbt_resource_props):
             return REBUILD_ON_CODE_CHANGE
         if REFRESHED_EVERY_15_MINUTES in dbt_resource_props["tags"]:
             return REFRESH_EVERY_15_MINUTES
         return FOLLOW_UPSTREAM
+
+
+SEVERITY_EFFECT = {
+    "error": "Severity ERROR: a failure stops the models built on this one.",
+    "warn": "Severity WARN: a failure is reported; nothing is stopped.",
+}
+
+
+def describe_test(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
+    """What a dbt generic test asserts, in words, from its own arguments; a test with a `description:` in
+    schema.yml keeps that one."""
+    model = manifest["nodes"][test["attached_node"]]
+    relation = f"{model['schema']}.{model['name']}"
+    kind, arguments = test["test_metadata"]["name"], test["test_metadata"]["kwargs"]
+    column = f"`{arguments.get('column_name')}`"
+    if kind == "unique":
+        said = f"No two rows of {relation} share a {column}."
+    elif kind == "not_null":
+        said = f"{column} is never NULL in {relation}."
+    elif kind == "accepted_values":
+        said = f"{column} in {relation} takes only the values {', '.join(map(str, arguments['values']))}."
+    elif kind == "relationships":
+        target = next(manifest["nodes"][n] for n in test["depends_on"]["nodes"] if n != test["attached_node"])
+        said = (f"Every {column} in {relation} is a `{arguments['field']}` of "
+                f"{target['schema']}.{target['name']}.")
+    else:
+        raise ValueError(f"{test['original_file_path']}: the {kind} test {test['name']} needs a `description:`")
+    if test["config"].get("where") == "__revisited_by_this_run__":
+        said += " Tested on the transactions this run revisited (all of them in a full refresh)."
+    return f"{said} {SEVERITY_EFFECT[test['config']['severity'].lower()]}"
 
 
 # Code references: each model's page in the UI links to its SQL file.
@@ -111,7 +154,9 @@ def _build(context: AssetExecutionContext, dbt: MedallionDbtCli, warehouse: Ware
     invocation = dbt.cli(args, window=window, context=context, raise_on_error=False)
     events = list(invocation.stream())
     dbt.keep_parse_state(invocation)
-    yield from _with_row_counts(context, events, warehouse)
+    lineage = ColumnLineage(invocation, warehouse, window, dbt.target_dir)
+    yield from _with_table_metadata(context, events, warehouse, lineage)
+    lineage.save()
     if not invocation.is_successful():
         raise Failure(description=f"dbt build failed: {invocation.get_error()}")
 
@@ -171,14 +216,16 @@ def dbt_assets_for(settings: Settings) -> list[AssetsDefinition]:
     return [silver_dbt_models, incremental_dbt_models_in(settings.change_set_pool), gold_dbt_models]
 
 
-def _with_row_counts(context: AssetExecutionContext, events: list, warehouse: Warehouse) -> Iterator:
-    """Attach `dagster/row_count` to each model's output. Counted after dbt has exited, because
-    DuckDB admits one process at a time to the warehouse file."""
+def _with_table_metadata(context: AssetExecutionContext, events: list, warehouse: Warehouse,
+                         lineage: ColumnLineage) -> Iterator:
+    """Attach `dagster/row_count`, a preview of the first rows and the column lineage to each model's
+    output. Read after dbt has exited, because DuckDB admits one process at a time to the warehouse file."""
     keys = context.assets_def.keys_by_output_name
-    counts = {event.output_name: warehouse.count_rows(*keys[event.output_name].path)
-              for event in events if isinstance(event, Output) and event.output_name in keys}
     for event in events:
-        if isinstance(event, Output) and event.output_name in counts:
-            yield event.with_metadata({**event.metadata, "dagster/row_count": counts[event.output_name]})
+        if isinstance(event, Output) and event.output_name in keys:
+            schema, table = keys[event.output_name].path
+            yield event.with_metadata({**event.metadata, "dagster/row_count": warehouse.count_rows(schema, table),
+                                       "preview": warehouse.preview(schema, table),
+                                       **lineage.metadata(event.metadata["unique_id"].value)})
         else:
             yield event

@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, TableColumn, TableSchema, asset
 
+from medallion_platform.catalog import OWNER
 from medallion_platform.defs.automation import FOLLOW_UPSTREAM
 from medallion_platform.defs.dbt import GOLD_FRESHNESS
 from medallion_platform.events_flatten import VIEW_NAME, dotted_path
@@ -16,7 +17,7 @@ SCHEMA = "gold"
     key=[SCHEMA, VIEW_NAME],
     deps=[["bronze", "events"]],
     group_name="gold",
-    kinds={"view"},  # like Bronze's {"table"}: what it is, not which warehouse (a setting) holds it
+    owners=[OWNER],
     pool=WAREHOUSE_WRITER_POOL,
     backfill_policy=ONE_RUN_PER_BACKFILL,
     freshness_policy=GOLD_FRESHNESS,
@@ -42,6 +43,7 @@ def events_flattened(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
                         else "lineage, as in bronze.events")
             for column in view.columns
         ]),
+        "preview": warehouse.preview(SCHEMA, VIEW_NAME),
         "new_paths": MetadataValue.json(new_paths),
         "view_sql": MetadataValue.md(f"```sql\n{view.create_sql}\n```"),
     })

@@ -27,6 +27,7 @@ from dagster import (
     multi_asset,
 )
 
+from medallion_platform.catalog import OWNER, catalogued
 from medallion_platform.code_references import with_code_references
 from medallion_platform.defs.landing import landing_specs
 from medallion_platform.landing import LandingZone
@@ -49,7 +50,7 @@ def build_raw_assets(raw_dir: Path):
         name="raw_files",
         specs=[
             AssetSpec(
-                ["raw", name], group_name="raw", kinds={"file"},
+                ["raw", name], group_name="raw", owners=[OWNER],
                 description=f"Generated demo feed: {source.description}",
             )
             for name, source in SOURCES.items()
@@ -104,10 +105,10 @@ def _delivery(spec: AssetSpec, raw_dir: Path):
 
 def build_demo_definitions(settings: Settings) -> Definitions:
     return Definitions(
-        assets=with_code_references([
+        assets=catalogued(with_code_references([
             *build_raw_assets(settings.raw_dir),
             *(_delivery(spec, settings.raw_dir) for spec in landing_specs),
-        ]),
+        ]), settings),
         jobs=[define_asset_job(FEEDS_JOB, description="Generate the demo feeds and deliver them to the landing zone.")],
         resources={"landing": settings.landing},
         executor=in_process_executor,

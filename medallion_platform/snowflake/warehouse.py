@@ -42,11 +42,12 @@ class SnowflakeWarehouse(Warehouse):
         with self.snowflake.get_connection() as connection:
             return replace_flattened_view(SnowflakeFlatten(connection.cursor()), schema)
 
-    def query(self, sql: str) -> list[tuple]:
+    def query_with_columns(self, sql: str) -> tuple[list[str], list[tuple]]:
         with self.snowflake.get_connection() as connection:
             cursor = connection.cursor()
             cursor.execute(sql)
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+            return [column[0].lower() for column in cursor.description], rows
 
 
     def ledger_rows(self) -> list[tuple]:

@@ -101,9 +101,9 @@ class FakesnowWarehouse(SnowflakeWarehouse):
         with self._fakesnow():
             return super().create_events_view(schema)
 
-    def query(self, sql: str) -> list[tuple]:
+    def query_with_columns(self, sql: str) -> tuple[list[str], list[tuple]]:
         with self._fakesnow():
-            return super().query(sql)
+            return super().query_with_columns(sql)
 
 
 def fake_dbt_executable(db_path: Path) -> str:
