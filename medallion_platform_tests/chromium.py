@@ -27,10 +27,10 @@ class Rendered:
     screenshot: Path
 
 
-def render(page: Path, screenshot: Path, *, width: int = 1400, height: int = 2600,
+def render(page: Path | str, screenshot: Path, *, width: int = 1400, height: int = 2600,
            budget_ms: int = 10_000, timeout_s: int = 120) -> Rendered:
-    """Open `page` (a local file) in a fresh profile, let its scripts run for up to `budget_ms` of virtual
-    time, save a `width` x `height` screenshot and return the DOM."""
+    """Open `page` (a local file, or a URL on 127.0.0.1) in a fresh profile, let its scripts run for up to
+    `budget_ms` of virtual time, save a `width` x `height` screenshot and return the DOM."""
     chromium = find_chromium()
     if chromium is None:
         raise FileNotFoundError(f"no Chromium on PATH (looked for {', '.join(CANDIDATES)}): run `make chromium`")
@@ -39,7 +39,7 @@ def render(page: Path, screenshot: Path, *, width: int = 1400, height: int = 260
         done = subprocess.run(
             [chromium, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={screenshot}",
              f"--window-size={width},{height}", f"--virtual-time-budget={budget_ms}", "--dump-dom",
-             page.resolve().as_uri()],
+             page.resolve().as_uri() if isinstance(page, Path) else page],
             capture_output=True, text=True, timeout=timeout_s, check=False)
     if done.returncode != 0 or not screenshot.exists():
         raise RuntimeError(f"chromium exited {done.returncode} on {page}: {done.stderr[-2000:]}")

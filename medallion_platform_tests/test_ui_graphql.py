@@ -1,10 +1,17 @@
 """The catalog as the Dagster UI serves it: a real dagster-webserver over the workspace.yaml `make dev` uses
-and the instance of the `pipeline` fixture's runs (conftest.py), asked through its GraphQL API."""
+and the instance of the `pipeline` fixture's runs (conftest.py), asked through its GraphQL API and opened
+in headless Chromium, whose screenshots are the README's (MEDALLION_UPDATE_SCREENSHOTS=1 copies them to
+docs/screenshots/)."""
+
+import os
+import shutil
 
 import pytest
 
 from medallion_platform.catalog import OWNER
 from medallion_platform.runs import LOCATION
+from medallion_platform.settings import PROJECT_ROOT
+from medallion_platform_tests.chromium import find_chromium, render
 from medallion_platform_tests.conftest import pipeline_dagster_home
 from medallion_platform_tests.webserver import dagster_webserver
 
@@ -22,12 +29,17 @@ LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name
 
 
 @pytest.fixture(scope="module")
-def ui(pipeline, tmp_path_factory):
+def server(pipeline, tmp_path_factory):
     settings = pipeline[0]
     log = tmp_path_factory.mktemp("webserver") / "webserver.log"
     with dagster_webserver(pipeline_dagster_home(settings), settings.data_dir, log=log) as server:
-        nodes = server.graphql(ASSETS)["assetNodes"]
-        yield {"/".join(n["assetKey"]["path"]): n for n in nodes}, server.graphql(LOCATIONS)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ui(server):
+    nodes = server.graphql(ASSETS)["assetNodes"]
+    return {"/".join(n["assetKey"]["path"]): n for n in nodes}, server.graphql(LOCATIONS)
 
 
 def test_assets_and_their_groups(ui):
@@ -36,7 +48,7 @@ def test_assets_and_their_groups(ui):
     for key, node in nodes.items():
         groups.setdefault(node["groupName"], set()).add(key)
     assert {group: len(keys) for group, keys in groups.items()} == {
-        "raw": 4, "landing": 4, "bronze": 4, "silver": 11, "gold": 8}
+        "raw": 4, "landing": 4, "bronze": 4, "silver": 11, "gold": 8, "reports": 1}
     assert "gold/vw_daily_sales_analysis" in groups["gold"] and "bronze/events" in groups["bronze"]
 
 
@@ -85,3 +97,29 @@ def test_the_locations_sensors_and_schedule(ui):
     assert {s["name"] for s in entries[LOCATION]["sensors"]} == {
         "landed_files_to_bronze", "follow_bronze", "alert_on_run_failure", "alert_on_failed_checks"}
     assert [s["name"] for s in entries[LOCATION]["schedules"]] == ["nightly_full_refresh_schedule"]
+
+
+# What a newcomer opens first (README "What you will see"), and text each page shows only once the UI has
+# loaded its data through GraphQL: the groups on the lineage graph, a Gold model's columns and owner.
+UI_PAGES = {
+    "lineage": ("/asset-groups", ("Global asset lineage", "landing", "bronze", "silver", "gold", "reports")),
+    "asset-page": ("/assets/gold/vw_daily_sales_analysis",
+                   ("vw_daily_sales_analysis", "total_sales", "num_transactions", "data-platform")),
+}
+
+
+@pytest.mark.parametrize("name", UI_PAGES)
+def test_the_ui_pages_a_newcomer_opens_render_the_pipeline_in_chromium(server, name, tmp_path_factory):
+    if find_chromium() is None:
+        pytest.skip("no Chromium: `make chromium` installs Debian's package (needs root or sudo)")
+    server.graphql("mutation { setNuxSeen }")  # the first-visit dialog would cover the page
+    path, expected = UI_PAGES[name]
+    shot = tmp_path_factory.mktemp("screenshots") / f"{name}.png"
+    rendered = render(server.url + path, shot, width=1600, height=1000, budget_ms=20_000)
+    missing = [text for text in expected if text not in rendered.dom]
+    assert not missing, f"{path}: not on the page: {missing}"
+    assert shot.stat().st_size > 30_000  # a blank page of this size is a few kB
+    if os.environ.get("MEDALLION_UPDATE_SCREENSHOTS") == "1":
+        target = PROJECT_ROOT / "docs" / "screenshots" / f"{name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target)
