@@ -46,7 +46,7 @@ def test_the_readmes_materialize_command_lands_nothing_and_runs_on_the_projects_
         (run,) = wait_for_runs(instance, [run_id], 60, daemon, log)  # on this instance, and finished
         selected = {key.path[0] for key in run.asset_selection}
 
-    assert selected == {"bronze", "silver", "gold"}
+    assert selected == {"bronze", "silver", "gold", "reports"}  # the pipeline location: no raw feeds
     assert _landing_state(landing) == landed and not (data_dir / "raw").exists()
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         ledger = con.execute("SELECT status, count(*), count(DISTINCT file_key) FROM bronze.load_ledger GROUP BY 1").fetchall()
