@@ -39,9 +39,10 @@ def kinds_of(key: Sequence[str], settings: Settings) -> set[str]:
 
 
 def catalogued(assets: Sequence[AssetsDefinition | AssetSpec], settings: Settings) -> list:
-    """The assets with the kinds these settings give them (the decorators cannot know the settings)."""
-    return list(map_asset_specs(lambda spec: spec.replace_attributes(kinds=kinds_of(spec.key.path, settings)),
-                                assets))
+    """The assets with their owner and the kinds these settings give them (the decorators cannot know the
+    settings), set here once for every asset of both locations."""
+    return list(map_asset_specs(
+        lambda spec: spec.replace_attributes(owners=[OWNER], kinds=kinds_of(spec.key.path, settings)), assets))
 
 
 def preview_markdown(columns: Sequence[str], rows: Sequence[tuple]) -> MetadataValue:

@@ -19,7 +19,6 @@ from dagster import (
 from tqdm import tqdm
 
 from medallion_platform.bronze.ledger import MAX_ATTEMPTS, LoadReport
-from medallion_platform.catalog import OWNER
 from medallion_platform.landing import KEY_PATTERN, LandingZone, is_marker
 from medallion_platform.partitions import LANDING_DAYS, ONE_RUN_PER_BACKFILL
 from medallion_platform.settings import WAREHOUSE_WRITER_POOL
@@ -37,7 +36,6 @@ def _bronze_asset(source: Source):
         key=key,
         deps=[["landing", source.name]],
         group_name="bronze",
-        owners=[OWNER],
         pool=WAREHOUSE_WRITER_POOL,
         partitions_def=LANDING_DAYS,
         backfill_policy=ONE_RUN_PER_BACKFILL,

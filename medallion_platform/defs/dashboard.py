@@ -8,7 +8,6 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from medallion_platform.catalog import OWNER
 from medallion_platform.dashboard import dashboard_charts, drawn, render_dashboard
 from medallion_platform.defs.automation import FOLLOW_UPSTREAM
 from medallion_platform.partitions import ONE_RUN_PER_BACKFILL
@@ -35,7 +34,6 @@ def build_gold_dashboard(reports_dir: Path) -> AssetsDefinition:
         key=["reports", "gold_dashboard"],
         deps=READS,
         group_name="reports",
-        owners=[OWNER],
         # It only reads, but DuckDB lets no other process open the file while a writer has it.
         pool=WAREHOUSE_WRITER_POOL,
         backfill_policy=ONE_RUN_PER_BACKFILL,

@@ -20,7 +20,6 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from medallion_platform.catalog import OWNER
 from medallion_platform.column_lineage import ColumnLineage
 from medallion_platform.dbt_project import MedallionDbtCli, dbt_project, prepare_if_dev
 from medallion_platform.defs.automation import (
@@ -86,9 +85,6 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
             else:
                 parents.append(self.get_asset_key(parent))
         return list(dict.fromkeys(parents))
-
-    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
-        return [OWNER]
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project) -> AssetCheckSpec | None:
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)

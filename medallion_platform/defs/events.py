@@ -2,7 +2,6 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, TableColumn, TableSchema, asset
 
-from medallion_platform.catalog import OWNER
 from medallion_platform.defs.automation import FOLLOW_UPSTREAM
 from medallion_platform.defs.dbt import GOLD_FRESHNESS
 from medallion_platform.events_flatten import VIEW_NAME, dotted_path
@@ -17,7 +16,6 @@ SCHEMA = "gold"
     key=[SCHEMA, VIEW_NAME],
     deps=[["bronze", "events"]],
     group_name="gold",
-    owners=[OWNER],
     pool=WAREHOUSE_WRITER_POOL,
     backfill_policy=ONE_RUN_PER_BACKFILL,
     freshness_policy=GOLD_FRESHNESS,

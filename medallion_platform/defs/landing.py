@@ -4,7 +4,6 @@ requests the Bronze runs that load it."""
 
 from dagster import AssetKey, AssetSpec
 
-from medallion_platform.catalog import OWNER
 from medallion_platform.code_references import declared_in
 from medallion_platform.sources import SOURCES
 
@@ -15,7 +14,7 @@ def landing_key(source: str) -> AssetKey:
 
 landing_specs = [
     AssetSpec(
-        landing_key(source.name), group_name="landing", owners=[OWNER],
+        landing_key(source.name), group_name="landing",
         description=f"Objects under `{source.name}/<YYYY-MM-DD>/` in the landing zone, delivered by the "
                     f"feed. {source.description}",
         metadata=declared_in(__file__),

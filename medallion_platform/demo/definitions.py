@@ -27,7 +27,7 @@ from dagster import (
     multi_asset,
 )
 
-from medallion_platform.catalog import OWNER, catalogued
+from medallion_platform.catalog import catalogued
 from medallion_platform.code_references import with_code_references
 from medallion_platform.defs.landing import landing_specs
 from medallion_platform.landing import LandingZone
@@ -50,7 +50,7 @@ def build_raw_assets(raw_dir: Path):
         name="raw_files",
         specs=[
             AssetSpec(
-                ["raw", name], group_name="raw", owners=[OWNER],
+                ["raw", name], group_name="raw",
                 description=f"Generated demo feed: {source.description}",
             )
             for name, source in SOURCES.items()

@@ -28,10 +28,7 @@ cleaned as (
             when upper(trim(bronze.customer_type)) = 'VIP' then 'VIP'
             else 'Unknown'
         end as customer_type,
-        case
-            when {{ parse_calendar_date('bronze.registration_date') }} <= current_date
-                then {{ parse_calendar_date('bronze.registration_date') }}
-        end as registration_date,
+        {{ parse_calendar_date('bronze.registration_date') }} as registration_date_parsed,
         case when bronze.age between 18 and 120 then bronze.age end as age,
         case
             when upper(trim(bronze.gender)) in ('M', 'MALE') then 'Male'
@@ -53,7 +50,7 @@ select
     email_given,
     country,
     customer_type,
-    registration_date,
+    case when registration_date_parsed <= current_date then registration_date_parsed end as registration_date,
     age,
     gender,
     total_purchases,

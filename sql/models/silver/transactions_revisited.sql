@@ -15,7 +15,7 @@
         versions: the one Silver holds is among them, and revisiting an id whose other versions name one
         rebuilds the rows it had. One branch each, not one scan with an OR: on a day without customer
         (product) files its branch's join has nothing to probe with and DuckDB skips its scan of Bronze
-        (a transactions-only day at a scale-1.0 history: 4.2 s -> 2.0 s for this model). #}
+        (README, "Scale and speed": the latency benchmark at a scale-1.0 history before and after). #}
     select {{ cleaned_id('transaction_id') }} from {{ source('bronze', 'transactions') }}
     where {{ cleaned_id('customer_id') }} in ({{ keys_in_landing_window('customers') }})
     union
