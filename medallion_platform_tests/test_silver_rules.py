@@ -257,3 +257,87 @@ def test_the_reconciliation_checks_the_windows_keys_or_all_of_bronze(silver, tmp
     invocation = dbt_on(warehouse).cli(["build", "--select", "transactions_revisited transactions_reconcile_with_bronze"],
                                        window=window, target_path=tmp_path / "target", raise_on_error=False).wait()
     assert invocation.is_successful() is not fails, invocation.get_error()
+
+
+def _land_transactions(landing: LocalLandingZone, day: str, transactions: list[tuple]) -> None:
+    path = landing._root / f"transactions/{day}/t.parquet"
+    path.parent.mkdir(parents=True)
+    with duckdb.connect() as scratch:
+        scratch.execute(
+            "CREATE TABLE t (transaction_id VARCHAR, customer_id VARCHAR, product_id VARCHAR, quantity INTEGER,"
+            " total_amount DOUBLE, transaction_date VARCHAR, payment_method VARCHAR, store_type VARCHAR)")
+        scratch.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, 'Cash', 'Online')", transactions)
+        scratch.execute(f"COPY t TO '{path}' (FORMAT PARQUET)")
+
+
+def test_an_incremental_run_finds_every_version_of_an_id_however_it_is_padded(silver, tmp_path):
+    """An id is matched as Silver cleans it (trimmed): a run over a later day's file revisits the earlier
+    versions of its ids whether either side came with spaces around the id, so the latest version wins
+    and nothing is left behind (transactions_revisited matches clean ids as they are and trims only
+    padded ones)."""
+    (built,) = silver.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built, warehouse)
+    landing = LocalLandingZone(root=str(tmp_path / "landing"))
+    at = "2026-11-20 10:00:00"
+    days = {
+        # T16 arrived clean: corrected with spaces around it. T20 is new, with a space before it.
+        "2026-11-21": [(" T16 ", "C01", "P1", 3, 12.00, at), (" T20", "C01", "P1", 1, 4.00, at)],
+        # T20 corrected clean; T16 corrected once more, with a space after it.
+        "2026-11-22": [("T20", "C01", "P1", 5, 20.00, at), ("T16 ", "C01", "P1", 4, 16.00, at)],
+    }
+    dbt = dbt_on(warehouse)
+    for day, transactions in days.items():
+        _land_transactions(landing, day, transactions)
+        with duckdb.connect(str(warehouse)) as con:
+            load_source(con, landing, SOURCES["transactions"])
+        invocation = dbt.cli(["build", "--select", "transactions_revisited transactions"], window=(day, day),
+                             target_path=tmp_path / f"target-{day}", raise_on_error=False).wait()
+        assert invocation.is_successful(), invocation.get_error()
+    with duckdb.connect(str(warehouse)) as con:
+        assert rows(con, "SELECT transaction_id, quantity, total_amount, _landing_date::VARCHAR FROM silver.transactions "
+                         "WHERE transaction_id IN ('T16', 'T20') ORDER BY 1") == [
+            ("T16", 4, Decimal("16.00"), "2026-11-22"), ("T20", 5, Decimal("20.00"), "2026-11-22")]
+        # The last run revisited every version of both ids: two of T20, four of T16 (two on the first day).
+        assert rows(con, "SELECT transaction_id, _status, count(*) FROM silver.transactions_revisited "
+                         "GROUP BY ALL ORDER BY ALL") == [
+            ("T16", "superseded", 3), ("T16", "valid", 1), ("T20", "superseded", 1), ("T20", "valid", 1)]
+        assert reconcile(con, "transactions").unaccounted == 0
+
+
+def test_an_incremental_run_rebuilds_the_gold_groups_of_sales_without_a_customer(silver, tmp_path):
+    """A sale naming no customer has its own group in the Gold facts (customer_type 'Unknown'): a run
+    that revisits it builds that group, and a later correction that names a customer empties it again.
+    The facts narrow the rows they rebuild and delete by customer first (macros/sales_groups_to_rebuild.sql),
+    which must not pass over the group without one."""
+    (built,) = silver.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built, warehouse)
+    landing = LocalLandingZone(root=str(tmp_path / "landing"))
+    facts = "transactions_revisited transactions vw_daily_sales_analysis vw_customer_product_affinity"
+    dbt = dbt_on(warehouse)
+    first = dbt.cli(["build", "--select", facts], target_path=tmp_path / "target", raise_on_error=False).wait()
+    assert first.is_successful(), first.get_error()
+    at = "2026-11-25 10:00:00"
+    days = {"2026-11-21": [("T30", None, "P4", 2, 15.00, at)],   # no customer
+            "2026-11-22": [("T30", "C01", "P4", 2, 15.00, at)]}  # corrected: C01 bought it
+    groups = ("SELECT customer_id, customer_type, total_quantity, total_sales, num_transactions "
+              "FROM gold.vw_daily_sales_analysis WHERE transaction_date = DATE '2026-11-25' ORDER BY ALL")
+    months = ("SELECT customer_id, purchase_count, total_spent FROM gold.vw_customer_product_affinity "
+              "WHERE product_id = 'P4' AND purchase_month = DATE '2026-11-01' ORDER BY ALL")
+    seen = {}
+    for day, transactions in days.items():
+        _land_transactions(landing, day, transactions)
+        with duckdb.connect(str(warehouse)) as con:
+            load_source(con, landing, SOURCES["transactions"])
+        invocation = dbt.cli(["build", "--select", facts], window=(day, day), target_path=tmp_path / f"target-{day}",
+                             raise_on_error=False).wait()
+        assert invocation.is_successful(), invocation.get_error()
+        with duckdb.connect(str(warehouse)) as con:
+            seen[day] = rows(con, groups), rows(con, months)
+    assert seen["2026-11-21"] == (
+        [(None, "Unknown", 2, Decimal("15.00"), 1)],
+        [("C02", 2, Decimal("15.00")), ("C99", 1, Decimal("7.50")), (None, 1, Decimal("15.00"))])
+    assert seen["2026-11-22"] == (
+        [("C01", "Regular", 2, Decimal("15.00"), 1)],
+        [("C01", 1, Decimal("15.00")), ("C02", 2, Decimal("15.00")), ("C99", 1, Decimal("7.50"))])

@@ -8,9 +8,10 @@
     version decides: a bad correction quarantines, it does not resurrect the old one. -#}
 {% macro classify_transactions(transaction_ids=none) -%}
 with bronze as (
+    {%- if transaction_ids is none %}
     select * from {{ source('bronze', 'transactions') }}
-    {%- if transaction_ids is not none %}
-    where {{ cleaned_id('transaction_id') }} in ({{ transaction_ids }})
+    {%- else %}
+    {{ rows_with_cleaned_id(source('bronze', 'transactions'), 'transaction_id', transaction_ids) }}
     {%- endif %}
 ),
 
