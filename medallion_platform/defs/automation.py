@@ -47,11 +47,11 @@ DOWNSTREAM_OF_BRONZE = AssetSelection.groups("silver", "gold")
 
 follow_bronze = AutomationConditionSensorDefinition(
     "follow_bronze",
-    target=DOWNSTREAM_OF_BRONZE | AssetSelection.groups("reports"),  # the Gold dashboard follows Gold
+    target=DOWNSTREAM_OF_BRONZE | AssetSelection.groups("reports"),  # the Gold dashboard, on the cadence
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=5,  # latency from a landed file to Gold is what this pipeline is judged on
     description="Evaluates the Silver, Gold and report automation conditions: eager ones follow Bronze, "
-                "the whole-history Gold tables refresh after a quarter-hour tick, the dashboard follows Gold.",
+                "the whole-history Gold tables and the dashboard refresh after a quarter-hour tick.",
 )
 
 # The dbt step whose incremental models a full refresh rebuilds from all of Bronze.
