@@ -141,7 +141,7 @@ def test_sensors_schedule_and_automation_are_on_by_default():
                     if _graph().get(k).automation_condition is not None
                     and _graph().get(k).automation_condition.get_label() == "refresh_every_15_minutes"}
     assert on_a_cadence == {"gold/client_activity", "gold/customer_sales_report", "gold/inventory_status",
-                            "gold/sales_by_country", "gold/top_products"}
+                            "gold/sales_by_country", "gold/top_products", "reports/gold_dashboard"}
 
 
 def _selected(definitions, job_name: str) -> set[str]:
