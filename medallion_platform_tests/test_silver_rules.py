@@ -81,6 +81,26 @@ def dbt_on(warehouse: Path) -> MedallionDbtCli:
         return dbt_resource(get_settings())
 
 
+def land_transactions(landing: LocalLandingZone, day: str, transactions: list[tuple]) -> None:
+    """A Parquet transactions file of `transactions` (TRANSACTIONS' columns) landed for `day`."""
+    path = landing._root / f"transactions/{day}/t.parquet"
+    path.parent.mkdir(parents=True)
+    with duckdb.connect() as scratch:
+        scratch.execute(
+            "CREATE TABLE t (transaction_id VARCHAR, customer_id VARCHAR, product_id VARCHAR, quantity INTEGER,"
+            " total_amount DOUBLE, transaction_date VARCHAR, payment_method VARCHAR, store_type VARCHAR)")
+        scratch.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, 'Cash', 'Online')", transactions)
+        scratch.execute(f"COPY t TO '{path}' (FORMAT PARQUET)")
+
+
+def copy_of(silver, tmp_path: Path) -> Path:
+    """A copy of the fixture's built warehouse, for a test that changes it."""
+    (built,) = silver.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built, warehouse)
+    return warehouse
+
+
 @pytest.fixture(scope="module")
 def silver(tmp_path_factory):
     root = tmp_path_factory.mktemp("silver_rules")
@@ -93,14 +113,7 @@ def silver(tmp_path_factory):
     for key, text in files.items():
         (landing._root / key).parent.mkdir(parents=True, exist_ok=True)
         (landing._root / key).write_text(text)
-    trx = landing._root / "transactions/2026-11-20/t.parquet"
-    trx.parent.mkdir(parents=True)
-    with duckdb.connect() as scratch:
-        scratch.execute(
-            "CREATE TABLE t (transaction_id VARCHAR, customer_id VARCHAR, product_id VARCHAR, quantity INTEGER,"
-            " total_amount DOUBLE, transaction_date VARCHAR, payment_method VARCHAR, store_type VARCHAR)")
-        scratch.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, 'Cash', 'Online')", TRANSACTIONS)
-        scratch.execute(f"COPY t TO '{trx}' (FORMAT PARQUET)")
+    land_transactions(landing, "2026-11-20", TRANSACTIONS)
 
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
@@ -248,9 +261,7 @@ def test_the_reconciliation_checks_the_windows_keys_or_all_of_bronze(silver, tmp
     carry, and those naming a customer or product its files carry), no more. The run lists them in
     transactions_revisited, built here as a run does, from Bronze alone: a transaction missing from Silver
     is revisited as it would be if it were there."""
-    (built,) = silver.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(built, warehouse)
+    warehouse = copy_of(silver, tmp_path)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DELETE FROM silver.transactions WHERE transaction_id = ?", [lost])
         assert reconcile(con, "transactions").unaccounted == 1  # the tests' own count sees the loss too
@@ -259,25 +270,13 @@ def test_the_reconciliation_checks_the_windows_keys_or_all_of_bronze(silver, tmp
     assert invocation.is_successful() is not fails, invocation.get_error()
 
 
-def _land_transactions(landing: LocalLandingZone, day: str, transactions: list[tuple]) -> None:
-    path = landing._root / f"transactions/{day}/t.parquet"
-    path.parent.mkdir(parents=True)
-    with duckdb.connect() as scratch:
-        scratch.execute(
-            "CREATE TABLE t (transaction_id VARCHAR, customer_id VARCHAR, product_id VARCHAR, quantity INTEGER,"
-            " total_amount DOUBLE, transaction_date VARCHAR, payment_method VARCHAR, store_type VARCHAR)")
-        scratch.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, 'Cash', 'Online')", transactions)
-        scratch.execute(f"COPY t TO '{path}' (FORMAT PARQUET)")
-
 
 def test_an_incremental_run_finds_every_version_of_an_id_however_it_is_padded(silver, tmp_path):
     """An id is matched as Silver cleans it (trimmed): a run over a later day's file revisits the earlier
     versions of its ids whether either side came with spaces around the id, so the latest version wins
     and nothing is left behind (transactions_revisited matches clean ids as they are and trims only
     padded ones)."""
-    (built,) = silver.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(built, warehouse)
+    warehouse = copy_of(silver, tmp_path)
     landing = LocalLandingZone(root=str(tmp_path / "landing"))
     at = "2026-11-20 10:00:00"
     days = {
@@ -288,7 +287,7 @@ def test_an_incremental_run_finds_every_version_of_an_id_however_it_is_padded(si
     }
     dbt = dbt_on(warehouse)
     for day, transactions in days.items():
-        _land_transactions(landing, day, transactions)
+        land_transactions(landing, day, transactions)
         with duckdb.connect(str(warehouse)) as con:
             load_source(con, landing, SOURCES["transactions"])
         invocation = dbt.cli(["build", "--select", "transactions_revisited transactions"], window=(day, day),
@@ -310,9 +309,7 @@ def test_an_incremental_run_rebuilds_the_gold_groups_of_sales_without_a_customer
     that revisits it builds that group, and a later correction that names a customer empties it again.
     The facts narrow the rows they rebuild and delete by customer first (macros/sales_groups_to_rebuild.sql),
     which must not pass over the group without one."""
-    (built,) = silver.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(built, warehouse)
+    warehouse = copy_of(silver, tmp_path)
     landing = LocalLandingZone(root=str(tmp_path / "landing"))
     facts = "transactions_revisited transactions vw_daily_sales_analysis vw_customer_product_affinity"
     dbt = dbt_on(warehouse)
@@ -327,7 +324,7 @@ def test_an_incremental_run_rebuilds_the_gold_groups_of_sales_without_a_customer
               "WHERE product_id = 'P4' AND purchase_month = DATE '2026-11-01' ORDER BY ALL")
     seen = {}
     for day, transactions in days.items():
-        _land_transactions(landing, day, transactions)
+        land_transactions(landing, day, transactions)
         with duckdb.connect(str(warehouse)) as con:
             load_source(con, landing, SOURCES["transactions"])
         invocation = dbt.cli(["build", "--select", facts], window=(day, day), target_path=tmp_path / f"target-{day}",

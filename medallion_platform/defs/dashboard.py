@@ -38,7 +38,7 @@ def build_gold_dashboard(reports_dir: Path) -> AssetsDefinition:
         pool=WAREHOUSE_WRITER_POOL,
         backfill_policy=ONE_RUN_PER_BACKFILL,
         # With the Gold tables over all history, not after each landed file: at scale 1.0 its totals over
-        # the facts and the quarantine (a view classifying all of Bronze's transactions) take ~15 s, which
+        # the facts and the quarantine (a view classifying all of Bronze's transactions) take ~16 s, which
         # a landed file's run spent holding the writer slot after its 8 s of work (README, "Scale and speed").
         tags={REFRESHED_EVERY_15_MINUTES: ""},
         automation_condition=REFRESH_EVERY_15_MINUTES,

@@ -12,8 +12,8 @@
 {#- Whether a sales row, or a Gold fact row, is in a group sales_groups_to_rebuild lists. `period_column`
     is the row's period, `period` 'day' or 'month'; the row's ids are its unqualified product_id and
     customer_id. The facts apply it to the rows they delete and to the sales they rebuild from, so every
-    group deleted is rebuilt from the sales it has now. Plain columns are tested first, each against a
-    few values, so that the group key is computed only for the rows that pass them: the customer (a
+    group deleted is rebuilt from the sales it has now. Plain columns are tested first, each against the
+    groups' values, so that the group key is computed only for the rows that pass them: the customer (a
     month holds nearly every customer's sales, so the period alone let through all of a month at scale
     1.0, README "Scale and speed"), then the period, which on DuckDB also skips the row groups of other
     days. A sale naming no customer has a group too (the key takes NULLs). -#}
