@@ -1,6 +1,7 @@
 """Every Silver rule, fed crafted bad rows through the real loader and the real dbt models."""
 
 import json
+import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -338,3 +339,27 @@ def test_an_incremental_run_rebuilds_the_gold_groups_of_sales_without_a_customer
     assert seen["2026-11-22"] == (
         [("C01", "Regular", 2, Decimal("15.00"), 1)],
         [("C01", 1, Decimal("15.00")), ("C02", 2, Decimal("15.00")), ("C99", 1, Decimal("7.50"))])
+
+
+def test_an_object_rewritten_within_the_same_second_is_taken_from_its_later_load(silver, tmp_path):
+    """Two deliveries of one key can share every other part of the version order: S3's LastModified
+    has whole seconds, and an object overwritten within one second keeps it. The later load (its
+    ledger load_id) is the later version; Silver holds one row for the id, never both or either."""
+    warehouse = copy_of(silver, tmp_path)
+    landing = LocalLandingZone(root=str(tmp_path / "landing"))
+    path = landing._root / "customers/2026-11-22/c.csv"
+    path.parent.mkdir(parents=True)
+    header = CUSTOMERS_DAY2.splitlines()[0]
+    for age in (40, 41, 42):
+        path.write_text(f"{header}\nC30,Late Writer,lw@x.io,France,VIP,2024-01-01,{age},F,1\n")
+        os.utime(path, (1_800_000_000, 1_800_000_000))
+        with duckdb.connect(str(warehouse)) as con:
+            (loaded,) = load_source(con, landing, SOURCES["customers"]).files
+            assert loaded.status == "loaded", loaded
+    invocation = dbt_on(warehouse).cli(["build", "--select", "customers_classified customers"],
+                                       target_path=tmp_path / "target", raise_on_error=False).wait()
+    assert invocation.is_successful(), invocation.get_error()
+    with duckdb.connect(str(warehouse)) as con:
+        assert rows(con, "SELECT age FROM silver.customers WHERE customer_id = 'C30'") == [(42,)]
+        assert rows(con, "SELECT _status, count(*) FROM silver.customers_classified WHERE customer_id = 'C30' "
+                         "GROUP BY ALL ORDER BY ALL") == [("superseded", 2), ("valid", 1)]

@@ -161,13 +161,12 @@ def test_the_landing_key_is_the_last_three_segments_of_the_objects_path():
 def test_bronze_has_every_lineage_column_the_dbt_silver_models_read():
     """The dbt models are written against the DuckDB loader's Bronze, and read Snowflake's Bronze
     as the Dagster loader fills it: every lineage column they name is in the one
-    shape, those of version_rank's order among them."""
+    shape, those of version_order among them."""
     dbt_sql = "\n".join(path.read_text(encoding="utf-8") for path in
                         [*(DBT_PROJECT_DIR / "models" / "silver").glob("*.sql"), DBT_PROJECT_DIR / "macros" / "cleaning.sql"])
     read = {name for name, _ in duckdb_loader.LINEAGE_COLUMNS if re.search(rf"\b{name}\b", dbt_sql)}
-    order = ("_landing_date", "_file_last_modified", "_source_file", "_row_number")
-    assert set(order) <= read
-    assert re.search(r"order by " + ", ".join(f"{name} desc" for name in order), dbt_sql)
+    order = re.search(r"macro version_order\(\)[^[]*\[([^]]*)\]", dbt_sql).group(1)
+    assert set(re.findall(r"'(\w+)'", order)) <= read, order
     for source in SOURCES.values():
         assert read <= {name for name, _ in bronze_columns(source)}, source.name
 

@@ -101,8 +101,8 @@ def landing_key_sql(path: str) -> str:
 # The Dagster-run COPY INTO loader (medallion_platform/snowflake/bronze.py) is Bronze's one writer; it
 # creates these objects with the statements below, so the rendered files and a loader run give one shape:
 # the DuckDB loader's, plus `_file_last_modified` (the object's LastModified from the S3 listing), what
-# dbt's version_rank orders a day's files by. `_load_id` is the file's ledger `load_id`, drawn from the
-# sequence `load_id_seq` before the file loads (load order, as DuckDB's loader).
+# dbt's version_order orders a day's files by. `_load_id` is the file's ledger `load_id`, drawn from the
+# sequence `load_id_seq` before the file loads (load order, as DuckDB's loader): the order's last tie-break.
 
 LOAD_ID_SEQUENCE = "load_id_seq"
 LEDGER_TABLE = "load_ledger"

@@ -4,7 +4,7 @@
     ranking reads only their rows; a filter on transactions_classified would come after it (the ranking
     spans each id's versions), and classify all of Bronze.
     Each row is parsed and gets its fate: valid, superseded by a later version of its transaction_id
-    (macros/cleaning.sql: version_rank), or quarantined with every reason that applies. The latest
+    (macros/cleaning.sql: version_order), or quarantined with every reason that applies. The latest
     version decides: a bad correction quarantines, it does not resurrect the old one. -#}
 {% macro classify_transactions(transaction_ids=none) -%}
 with bronze as (
@@ -30,7 +30,7 @@ parsed as (
     from bronze
 ),
 
-checked as (
+checked as {{ inlined() }} (
     select
         *,
         {{ join_reasons([
@@ -44,10 +44,7 @@ checked as (
 ),
 
 classified as (
-    select
-        *,
-        {{ row_status('transaction_id', '_quarantine_reason') }} as _status
-    from checked
+    {{ with_version_status('checked', 'transaction_id', '_quarantine_reason') }}
 )
 
 select

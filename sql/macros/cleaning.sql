@@ -97,11 +97,11 @@
 
 {#- Latest version wins, by the data's own time, never by when a run happened to load it: the latest
     landing day, then the object landed last that day (its last-modified time; the key breaks a tie),
-    then the record written last in its file. So days loaded in any order, a late file for an older
-    day, or an object reverted to earlier content all give the Silver of one run over every file. -#}
-{% macro version_rank(key) -%}
-    row_number() over (partition by {{ key }}
-        order by _landing_date desc, _file_last_modified desc, _source_file desc, _row_number desc)
+    then the record written last in its file, then the later load of the same object. So days loaded in
+    any order, a late file for an older day, or an object reverted to earlier content all give the
+    Silver of one run over every file. The Bronze loaders fill every one of these columns. -#}
+{% macro version_order() -%}
+    {{ return(['_landing_date', '_file_last_modified', '_source_file', '_row_number', '_load_id']) }}
 {%- endmacro %}
 
 {#- All the reasons that apply, '; '-separated, or null when none does. Each condition is a reason or NULL;
@@ -127,17 +127,68 @@
     , '; '), '')
 {%- endmacro %}
 
-{#- Whether a row is the live version of its key, superseded by a later one, or quarantined: for a
-    missing key, or for `reason` when the entity has other quarantine rules. -#}
-{% macro row_status(key, reason=none) -%}
+{#- The rows of `versions` (a relation with the cleaned `key`, the reason column `reason` if the entity has
+    other quarantine rules, and the lineage columns), each with its `_status`: the live version of its key,
+    superseded by a later one (version_order), or quarantined. -#}
+{% macro with_version_status(versions, key, reason=none) -%}
+    {{ return(adapter.dispatch('with_version_status', 'medallion')(versions, key, reason)) }}
+{%- endmacro %}
+
+{#- Snowflake numbers each key's versions with a window. -#}
+{% macro default__with_version_status(versions, key, reason) -%}
+select
+    *,
+    {{ version_status(key,
+        'row_number() over (partition by ' ~ key ~ ' order by ' ~ version_order() | join(' desc, ') ~ ' desc) > 1',
+        reason) }} as _status
+from {{ versions }}
+{%- endmacro %}
+
+{#- DuckDB's window operator does not spill: numbering all 20M transactions of a scale-1.0 first build
+    needs more memory than a 3 GB limit allows. Its hash aggregate and hash join do spill, so each key's
+    latest version is its maximum (the order columns packed in one struct, compared field by field) and
+    joined back. `versions` is read twice, the second time for the key and the order alone: a CTE passed
+    here is declared `as {{ inlined() }} (...)`, so that read computes only those columns. -#}
+{% macro duckdb__with_version_status(versions, key, reason) -%}
+select
+    {{ versions }}.*,
+    {{ version_status(versions ~ '.' ~ key, version_of(versions) ~ ' < latest_versions.version', reason) }} as _status
+from {{ versions }}
+left join (
+    select {{ key }}, max({{ version_of(versions) }}) as version
+    from {{ versions }}
+    where {{ key }} is not null
+    group by {{ key }}
+) as latest_versions
+    on {{ versions }}.{{ key }} = latest_versions.{{ key }}
+{%- endmacro %}
+
+{#- A row's place in its key's order, as one value DuckDB compares field by field. -#}
+{% macro version_of(relation) -%}
+    struct_pack({% for column in version_order() %}{{ relation }}.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{% macro version_status(key, superseded, reason) -%}
     case
         when {{ key }} is null then 'quarantined'
-        when {{ version_rank(key) }} > 1 then 'superseded'
+        when {{ superseded }} then 'superseded'
         {%- if reason is not none %}
         when {{ reason }} is not null then 'quarantined'
         {%- endif %}
         else 'valid'
     end
+{%- endmacro %}
+
+{#- How a CTE that with_version_status reads twice is declared: DuckDB materializes a CTE read more than
+    once, every row and column of it; inlined, each read computes only the columns it uses. -#}
+{% macro inlined() -%}
+    {{ return(adapter.dispatch('inlined', 'medallion')()) }}
+{%- endmacro %}
+
+{% macro default__inlined() -%}{%- endmacro %}
+
+{% macro duckdb__inlined() -%}
+    not materialized
 {%- endmacro %}
 
 {#- The reason a row without its key is quarantined. -#}

@@ -1,5 +1,5 @@
 {#- Every Bronze customer row, cleaned, with its fate: valid, superseded by a later version of its
-    customer_id (macros/cleaning.sql: version_rank), or quarantined when it has no customer_id. A bad
+    customer_id (macros/cleaning.sql: version_order), or quarantined when it has no customer_id. A bad
     field is nulled and flagged, the row stays. A table, so each row is classified once per run: the
     Silver table, its quarantine and their tests all read it. -#}
 with bronze as (
@@ -10,7 +10,7 @@ country_aliases as (
     select * from {{ ref('country_aliases') }}
 ),
 
-cleaned as (
+cleaned as {{ inlined() }} (
     select
         {{ cleaned_id('bronze.customer_id') }} as customer_id,
         nullif({{ title_case('bronze.name') }}, '') as name,
@@ -54,7 +54,7 @@ select
     age,
     gender,
     total_purchases,
-    {{ row_status('customer_id') }} as _status,
+    _status,
     {{ missing_key_reason('customer_id') }} as _quarantine_reason,
     {{ lineage_columns() }}
-from cleaned
+from ({{ with_version_status('cleaned', 'customer_id') }}) as classified

@@ -1,12 +1,12 @@
 {#- Every Bronze product row, cleaned, with its fate: valid, superseded by a later version of its
-    product_id (macros/cleaning.sql: version_rank), or quarantined when it has no product_id. A bad
+    product_id (macros/cleaning.sql: version_order), or quarantined when it has no product_id. A bad
     price or stock is nulled and flagged, the row stays. A table, so each row is classified once per
     run: the Silver table, its quarantine and their tests all read it. -#}
 with bronze as (
     select * from {{ source('bronze', 'products') }}
 ),
 
-cleaned as (
+cleaned as {{ inlined() }} (
     select
         {{ cleaned_id('product_id') }} as product_id,
         nullif({{ title_case('name') }}, '') as product_name,
@@ -33,7 +33,7 @@ select
     (stock_given is not null and stock_parsed is null) as has_invalid_stock,
     rating,
     is_active,
-    {{ row_status('product_id') }} as _status,
+    _status,
     {{ missing_key_reason('product_id') }} as _quarantine_reason,
     {{ lineage_columns() }}
-from cleaned
+from ({{ with_version_status('cleaned', 'product_id') }}) as classified
