@@ -2,8 +2,8 @@
 -- reading the landing files directly, with no ledger, lineage bookkeeping, checks, dbt or Dagster.
 -- benchmarks/bare_duckdb.py replaces __LANDING__ with the landing folder and runs it.
 --
--- The rules are the project's (sql/models/silver, sql/macros/classify_transactions.sql, cleaning.sql, the Gold models,
--- sql/seeds/country_aliases.csv), written once more by hand:
+-- The rules are the project's (sql/models/silver, the transaction rules in transactions_revisited.sql,
+-- sql/macros/cleaning.sql, the Gold models, sql/seeds/country_aliases.csv), written once more by hand:
 --   Bronze:  a row whose typed column will not cast is not a version at all (bronze.rejects); a CSV line
 --            the reader cannot parse neither.
 --   Silver:  the latest version of a key wins: latest landing day, then the file, then the last row in

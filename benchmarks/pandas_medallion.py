@@ -1,8 +1,8 @@
 """The project's Silver and Gold rules as a straightforward pandas script, what many teams write
 first: read each landing file whole into a DataFrame, clean, keep the latest version, join, group by.
 benchmarks/run.py times it against the project and the bare DuckDB script (bare_duckdb.sql), which
-follow the same rules (sql/models/silver, sql/macros/classify_transactions.sql, cleaning.sql, the Gold models,
-sql/seeds/country_aliases.csv):
+follow the same rules (sql/models/silver, the transaction rules in transactions_revisited.sql,
+sql/macros/cleaning.sql, the Gold models, sql/seeds/country_aliases.csv):
 
 - Bronze: a row whose typed column will not cast (age, total_purchases, price, rating, is_active,
   total_amount) is not a version at all; nor is a CSV line with the wrong number of fields.

@@ -84,9 +84,10 @@ def automation_ticks(tmp_path_factory):
 
 def test_the_first_tick_requests_the_day_partitions_built_on_bronze_transactions(automation_ticks):
     _, ticks, _ = automation_ticks
-    # What the day revisits, Silver transactions and the Gold facts all read Bronze's day, so they go
-    # together; not the views (transactions_classified, the quarantine): those show Bronze live.
+    # What the day revisits, Silver transactions, their quarantine and the Gold facts all read Bronze's
+    # day, so they go together.
     assert ticks[0] == {"silver/transactions_revisited": {LATEST}, "silver/transactions": {LATEST},
+                        "silver/transactions_quarantine": {LATEST},
                         "gold/vw_daily_sales_analysis": {LATEST}, "gold/vw_customer_product_affinity": {LATEST}}
 
 
@@ -95,11 +96,11 @@ def test_the_chain_reaches_the_gold_facts_for_the_latest_day_only(automation_tic
     requested = {key: partitions for tick in ticks for key, partitions in tick.items()}
     assert requested["silver/transactions_revisited"] == {LATEST}
     assert requested["silver/transactions"] == {LATEST}
+    assert requested["silver/transactions_quarantine"] == {LATEST}
     assert requested["gold/vw_daily_sales_analysis"] == {LATEST}
     assert requested["gold/vw_customer_product_affinity"] == {LATEST}
     assert not ON_A_CADENCE & set(requested)  # before the quarter-hour tick
-    assert not any(key.startswith(("landing/", "bronze/")) or key.endswith(("_classified", "_quarantine"))
-                   for key in requested)
+    assert not any(key.startswith(("landing/", "bronze/")) or key.endswith("_classified") for key in requested)
     assert not any(key.startswith("silver/customers") or key.startswith("silver/products") for key in requested)
 
 

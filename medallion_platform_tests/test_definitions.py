@@ -27,8 +27,8 @@ from medallion_platform_tests.conftest import MEDALLION_VARIABLES, snowflake_env
 
 SOURCES = ("customers", "events", "products", "transactions")
 SILVER = ("country_aliases", "customers", "customers_classified", "customers_quarantine", "products",
-          "products_classified", "products_quarantine", "transactions", "transactions_classified",
-          "transactions_quarantine", "transactions_revisited")
+          "products_classified", "products_quarantine", "transactions", "transactions_quarantine",
+          "transactions_revisited")
 GOLD = ("client_activity", "customer_sales_report", "events_flattened", "inventory_status", "sales_by_country",
         "top_products", "vw_customer_product_affinity", "vw_daily_sales_analysis")
 
@@ -63,10 +63,9 @@ def test_lineage_runs_from_landed_files_to_gold():
 
     assert parents("landing/transactions") == set()
     assert parents("bronze/transactions") == {"landing/transactions"}
-    assert parents("silver/transactions_classified") == {"bronze/transactions"}
-    # Tables built on views also depend on what is beneath the views: the data they follow.
-    assert parents("silver/transactions") == {"silver/transactions_classified", "bronze/transactions",
-                                              "silver/transactions_revisited", "silver/customers", "silver/products"}
+    # Silver transactions and their quarantine merge what the run revisits (every Bronze row on a first build).
+    assert parents("silver/transactions") == {"silver/transactions_revisited", "silver/customers", "silver/products"}
+    assert parents("silver/transactions_quarantine") == {"silver/transactions_revisited"}
     # What an incremental run revisits: the transactions its files carry, and those of the customers and
     # products its files carry.
     assert parents("silver/transactions_revisited") == {"bronze/transactions", "bronze/customers", "bronze/products"}
@@ -123,8 +122,8 @@ def test_dbt_tests_are_asset_checks():
 def test_bronze_and_the_sales_facts_are_partitioned_by_landing_day():
     partitioned = {k.to_user_string() for k in _graph().get_all_asset_keys() if _graph().get(k).partitions_def}
     assert partitioned == {f"bronze/{s}" for s in SOURCES} | {
-        "silver/transactions_revisited", "silver/transactions", "gold/vw_daily_sales_analysis",
-        "gold/vw_customer_product_affinity"}
+        "silver/transactions_revisited", "silver/transactions", "silver/transactions_quarantine",
+        "gold/vw_daily_sales_analysis", "gold/vw_customer_product_affinity"}
 
 
 def test_sensors_schedule_and_automation_are_on_by_default():
@@ -135,8 +134,6 @@ def test_sensors_schedule_and_automation_are_on_by_default():
     assert (schedule.cron_schedule, schedule.default_status.value) == ("0 2 * * *", "RUNNING")
     silver = _graph().get(AssetKey(["silver", "transactions"]))
     assert silver.automation_condition.get_label() == "follow_upstream"
-    view = _graph().get(AssetKey(["silver", "transactions_classified"]))
-    assert view.automation_condition.get_label() == "rebuild_on_code_change"
     on_a_cadence = {k.to_user_string() for k in _graph().get_all_asset_keys()
                     if _graph().get(k).automation_condition is not None
                     and _graph().get(k).automation_condition.get_label() == "refresh_every_15_minutes"}

@@ -163,7 +163,7 @@ def test_what_lands_is_reported_on_the_external_landing_assets_once(zone, tmp_pa
     assert evaluate(zone, result.cursor).asset_events == []
 
 
-def test_a_request_carries_the_tables_built_on_its_bronze_partition_but_no_views_or_cadence_tables(tmp_path):
+def test_a_request_carries_the_tables_built_on_its_bronze_partition_but_no_cadence_tables(tmp_path):
     zone = LocalLandingZone(root=str(tmp_path / "landing"))
     land(zone, tmp_path, "transactions/2026-11-21/t.parquet", b"not read by the sensor")
     land(zone, tmp_path, "events/2026-11-21/e.jsonl", b'{"event_id": "e1"}\n')
@@ -175,7 +175,7 @@ def test_a_request_carries_the_tables_built_on_its_bronze_partition_but_no_views
     # (test_automation.py), not per file.
     assert selected["transactions"] == {
         "bronze/transactions", "silver/transactions_revisited", "silver/transactions",
-        "gold/vw_daily_sales_analysis", "gold/vw_customer_product_affinity"}
+        "silver/transactions_quarantine", "gold/vw_daily_sales_analysis", "gold/vw_customer_product_affinity"}
     # The flattened events view is rebuilt from the data (its columns follow the payloads), so it counts.
     assert selected["events"] == {"bronze/events", "gold/events_flattened"}
 

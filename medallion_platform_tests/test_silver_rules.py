@@ -238,7 +238,7 @@ def test_latest_transaction_version_decides(silver):
     assert rows(silver, "SELECT quantity, total_amount FROM silver.transactions WHERE transaction_id = 'T16'") == [
         (2, Decimal("9.00"))]
     assert rows(silver, "SELECT count(*) FROM silver.transactions WHERE transaction_id = 'T17'") == [(0,)]
-    assert rows(silver, "SELECT _status, count(*) FROM silver.transactions_classified "
+    assert rows(silver, "SELECT _status, count(*) FROM silver.transactions_revisited "
                         "WHERE transaction_id IN ('T16', 'T17') GROUP BY 1 ORDER BY 1") == [
         ("quarantined", 1), ("superseded", 2), ("valid", 1)]
 
@@ -363,3 +363,37 @@ def test_an_object_rewritten_within_the_same_second_is_taken_from_its_later_load
         assert rows(con, "SELECT age FROM silver.customers WHERE customer_id = 'C30'") == [(42,)]
         assert rows(con, "SELECT _status, count(*) FROM silver.customers_classified WHERE customer_id = 'C30' "
                          "GROUP BY ALL ORDER BY ALL") == [("superseded", 2), ("valid", 1)]
+
+
+def test_the_transactions_quarantine_follows_each_run_and_holds_each_row_once(silver, tmp_path):
+    """silver.transactions_quarantine is merged from what a run revisits, as silver.transactions is: a
+    later day's rows without an id join it, a quarantined version leaves it when a good correction
+    supersedes it, a good version is quarantined by a bad correction, and running a day again changes
+    nothing. Every Bronze row stays accounted for after each run."""
+    warehouse = copy_of(silver, tmp_path)
+    landing = LocalLandingZone(root=str(tmp_path / "landing"))
+    at = "2026-11-20 10:00:00"
+    days = {"2026-11-21": [(None, "C01", "P1", 1, 5.00, at), ("T40", "C01", "P1", 1, -1.00, at),
+                           ("T41", "C01", "P1", 1, 4.00, at)],
+            "2026-11-22": [("T40", "C01", "P1", 1, 6.00, at), ("T41", "C01", "P1", 0, 4.00, at),
+                           ("  ", "C02", "P4", 1, 7.50, at)]}
+    quarantine = ("SELECT coalesce(transaction_id, '-') || ' ' || _landing_date, reason FROM silver.transactions_quarantine "
+                  "JOIN (SELECT DISTINCT _load_id, _landing_date::VARCHAR AS _landing_date FROM bronze.transactions) "
+                  "USING (_load_id) WHERE _landing_date > '2026-11-20' ORDER BY ALL")
+    seen = {}
+    dbt = dbt_on(warehouse)
+    for day, transactions in [*days.items(), ("2026-11-22", None)]:
+        if transactions:
+            land_transactions(landing, day, transactions)
+            with duckdb.connect(str(warehouse)) as con:
+                load_source(con, landing, SOURCES["transactions"])
+        invocation = dbt.cli(["build", "--select", "transactions_revisited transactions transactions_quarantine"],
+                             window=(day, day), target_path=tmp_path / "target", raise_on_error=False).wait()
+        assert invocation.is_successful(), invocation.get_error()
+        with duckdb.connect(str(warehouse)) as con:
+            seen.setdefault(day, []).append(rows(con, quarantine))
+            assert reconcile(con, "transactions").unaccounted == 0, day
+    assert seen["2026-11-21"] == [[("- 2026-11-21", "missing transaction_id"), ("T40 2026-11-21", "total_amount <= 0")]]
+    day_2 = [("- 2026-11-21", "missing transaction_id"), ("- 2026-11-22", "missing transaction_id"),
+             ("T41 2026-11-22", "quantity <= 0")]
+    assert seen["2026-11-22"] == [day_2, day_2]

@@ -48,7 +48,7 @@ def test_assets_and_their_groups(ui):
     for key, node in nodes.items():
         groups.setdefault(node["groupName"], set()).add(key)
     assert {group: len(keys) for group, keys in groups.items()} == {
-        "raw": 4, "landing": 4, "bronze": 4, "silver": 11, "gold": 8, "reports": 1}
+        "raw": 4, "landing": 4, "bronze": 4, "silver": 10, "gold": 8, "reports": 1}
     assert "gold/vw_daily_sales_analysis" in groups["gold"] and "bronze/events" in groups["bronze"]
 
 

@@ -37,12 +37,6 @@ REFRESH_EVERY_15_MINUTES = (
     & AutomationCondition.all_deps_blocking_checks_passed()
 ).with_label("refresh_every_15_minutes")
 
-# Views show Bronze live; they need rebuilding only when they do not exist or their SQL changed.
-REBUILD_ON_CODE_CHANGE = (
-    (AutomationCondition.missing().newly_true() | AutomationCondition.code_version_changed())
-    & ~AutomationCondition.in_progress()
-).with_label("rebuild_on_code_change")
-
 DOWNSTREAM_OF_BRONZE = AssetSelection.groups("silver", "gold")
 
 follow_bronze = AutomationConditionSensorDefinition(

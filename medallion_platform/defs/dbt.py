@@ -5,7 +5,6 @@ from datetime import timedelta
 from typing import Any
 
 from dagster import (
-    AssetDep,
     AssetExecutionContext,
     AssetCheckSpec,
     AssetKey,
@@ -24,7 +23,6 @@ from medallion_platform.column_lineage import ColumnLineage
 from medallion_platform.dbt_project import MedallionDbtCli, dbt_project, prepare_if_dev
 from medallion_platform.defs.automation import (
     FOLLOW_UPSTREAM,
-    REBUILD_ON_CODE_CHANGE,
     REFRESH_EVERY_15_MINUTES,
     REFRESHED_EVERY_15_MINUTES,
 )
@@ -37,16 +35,6 @@ GOLD_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), wa
 
 # Under `dagster dev` an edit in sql/ shows on reload; a deployment reads the manifest its build prepared.
 prepare_if_dev()
-
-
-# Views are code, not data: they show Bronze as it is the moment they are read, so a landed file
-# needs no view rebuilt. They are rebuilt when missing or when their SQL changes; the tables built
-# on them follow the tables and sources beneath the views (`data_parents`).
-VIEW_TAG = "medallion/view"
-
-
-def _is_view(props: Mapping[str, Any]) -> bool:
-    return props["resource_type"] == "model" and props["config"]["materialized"] == "view"
 
 
 class MedallionDbtTranslator(DagsterDbtTranslator):
@@ -64,27 +52,9 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest, unique_id, project) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = manifest["nodes"].get(unique_id)
-        if props is None or props["resource_type"] != "model":
-            return spec
-        if spec.group_name == "gold":
-            spec = spec.replace_attributes(freshness_policy=GOLD_FRESHNESS)
-        if _is_view(props):
-            return spec.merge_attributes(tags={VIEW_TAG: ""})
-        declared = {dep.asset_key for dep in spec.deps}
-        return spec.merge_attributes(deps=[AssetDep(key) for key in self.data_parents(manifest, unique_id)
-                                           if key not in declared])
-
-    def data_parents(self, manifest: Mapping[str, Any], unique_id: str) -> list[AssetKey]:
-        """The tables and sources a model reads, looking through the views (and ephemeral models)
-        between them."""
-        parents: list[AssetKey] = []
-        for parent_id in manifest["nodes"][unique_id]["depends_on"]["nodes"]:
-            parent = manifest["nodes"].get(parent_id) or manifest["sources"][parent_id]
-            if _is_view(parent) or parent.get("config", {}).get("materialized") == "ephemeral":
-                parents += self.data_parents(manifest, parent_id)
-            else:
-                parents.append(self.get_asset_key(parent))
-        return list(dict.fromkeys(parents))
+        if props is not None and props["resource_type"] == "model" and spec.group_name == "gold":
+            return spec.replace_attributes(freshness_policy=GOLD_FRESHNESS)
+        return spec
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project) -> AssetCheckSpec | None:
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
@@ -94,8 +64,6 @@ class MedallionDbtTranslator(DagsterDbtTranslator):
         return spec._replace(description=test["description"] or describe_test(manifest, test))
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
-        if _is_view(dbt_resource_props):
-            return REBUILD_ON_CODE_CHANGE
         if REFRESHED_EVERY_15_MINUTES in dbt_resource_props["tags"]:
             return REFRESH_EVERY_15_MINUTES
         return FOLLOW_UPSTREAM

@@ -20,7 +20,6 @@ from dagster import (
 
 from medallion_platform.bronze.ledger import done_in_bronze
 from medallion_platform.defs.automation import REFRESHED_EVERY_15_MINUTES
-from medallion_platform.defs.dbt import VIEW_TAG
 from medallion_platform.defs.landing import landing_key
 from medallion_platform.landing import LandedObject, LandingZone, is_marker, parse_key
 from medallion_platform.partitions import not_a_landing_day
@@ -44,14 +43,13 @@ def bronze_asset_key(source: str) -> AssetKey:
 # One run per landed partition carries the chain: Bronze for the day, then every table built on it
 # (Silver, the Gold facts for the day). Launching a run costs seconds of process start-up, so
 # hop-by-hop runs from the automation sensor would multiply it; the automation then only catches what
-# such a run did not cover. Left out: the views, which show Bronze live, and the Gold tables over all
-# history, whose cost does not shrink with the file: the automation refreshes them every 15 minutes.
-LIVE_VIEWS = AssetSelection.tag(VIEW_TAG, "")
+# such a run did not cover. Left out: the Gold tables over all history, whose cost does not shrink
+# with the file: the automation refreshes them every 15 minutes.
 REFRESHED_ON_A_CADENCE = AssetSelection.tag(REFRESHED_EVERY_15_MINUTES, "")
 
 
 def refreshed_by_landing(source: str) -> AssetSelection:
-    return AssetSelection.assets(bronze_asset_key(source)).downstream() - LIVE_VIEWS - REFRESHED_ON_A_CADENCE
+    return AssetSelection.assets(bronze_asset_key(source)).downstream() - REFRESHED_ON_A_CADENCE
 
 
 def object_version(obj: LandedObject) -> str:
@@ -135,7 +133,7 @@ def bronze_partition_of(key: str) -> tuple[str, str]:
 @sensor(
     name="landed_files_to_bronze",
     target=AssetSelection.assets(*(bronze_asset_key(source) for source in SOURCES)).downstream()
-    - LIVE_VIEWS - REFRESHED_ON_A_CADENCE,
+    - REFRESHED_ON_A_CADENCE,
     # Every 2 s: a landed file waits on average ~1 s for the tick that sees it. On S3 a tick is one
     # listing of the changed range (~43,000 LIST requests a day, cents).
     minimum_interval_seconds=2,

@@ -146,26 +146,33 @@ from {{ versions }}
 
 {#- DuckDB's window operator does not spill: numbering all 20M transactions of a scale-1.0 first build
     needs more memory than a 3 GB limit allows. Its hash aggregate and hash join do spill, so each key's
-    latest version is its maximum (the order columns packed in one struct, compared field by field) and
-    joined back. `versions` is read twice, the second time for the key and the order alone: a CTE passed
-    here is declared `as {{ inlined() }} (...)`, so that read computes only those columns. -#}
+    latest version is found as a maximum and joined back. The maximum is over whole numbers only, as text
+    in an aggregate's state does not spill either: a version is its file's place in the order of the
+    files (one rank per load), its row number and its load id; a row is the latest when its load and
+    row number are the maximum's. `versions` is read three times, the others for the key and the
+    lineage columns alone: a CTE passed here is declared `as {{ inlined() }} (...)`, so those reads
+    compute only those columns. -#}
 {% macro duckdb__with_version_status(versions, key, reason) -%}
 select
     {{ versions }}.*,
-    {{ version_status(versions ~ '.' ~ key, version_of(versions) ~ ' < latest_versions.version', reason) }} as _status
+    {{ version_status(versions ~ '.' ~ key,
+        '(' ~ versions ~ '._load_id, ' ~ versions ~ '._row_number) <> (latest_versions.version._load_id, latest_versions.version._row_number)',
+        reason) }} as _status
 from {{ versions }}
 left join (
-    select {{ key }}, max({{ version_of(versions) }}) as version
+    select
+        {{ versions }}.{{ key }},
+        max(struct_pack(files_in_order.file_rank, {{ versions }}._row_number, {{ versions }}._load_id)) as version
     from {{ versions }}
-    where {{ key }} is not null
-    group by {{ key }}
+    inner join (
+        select _load_id, dense_rank() over (order by {{ version_order()[:-2] | join(', ') }}) as file_rank
+        from (select distinct _load_id, {{ version_order()[:-2] | join(', ') }} from {{ versions }}) as loads
+    ) as files_in_order
+        on {{ versions }}._load_id = files_in_order._load_id
+    where {{ versions }}.{{ key }} is not null
+    group by {{ versions }}.{{ key }}
 ) as latest_versions
     on {{ versions }}.{{ key }} = latest_versions.{{ key }}
-{%- endmacro %}
-
-{#- A row's place in its key's order, as one value DuckDB compares field by field. -#}
-{% macro version_of(relation) -%}
-    struct_pack({% for column in version_order() %}{{ relation }}.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 {% macro version_status(key, superseded, reason) -%}

@@ -1,11 +1,22 @@
 {{ config(materialized='table', tags=['partitioned_by_landing_day']) }}
-{#- The change set of an incremental run, like a Snowflake stream: every Bronze version, classified
-    (macros/classify_transactions.sql), of each transaction the landing window's files can change; every
-    transaction without a window. silver.transactions merges its valid rows; the Gold facts rebuild the
-    groups its versions fall in; the reconciliation counts it. Classified once here, so none of them
-    reads Bronze's history again. Which transactions, it reads from Bronze alone, never from the Silver
-    it feeds. Empty in a full refresh, which rebuilds all of them from transactions_classified, as a
-    first build of silver.transactions does. -#}
+{#- The change set of a run, like a Snowflake stream: every Bronze version, classified, of each
+    transaction the landing window's files can change, and those files' rows without an id.
+    silver.transactions merges its valid rows, silver.transactions_quarantine its quarantined ones; the
+    Gold facts rebuild the groups its versions fall in; the reconciliation counts it. Classified once
+    here, so none of them reads Bronze's history again. Which transactions, it reads from Bronze alone,
+    never from the Silver it feeds.
+    Every Bronze row when the Silver tables are built whole: without a window, in a full refresh, and
+    on a first build (either table not there yet, or the quarantine still the view it once was), so
+    that they are built from here in the same run, from one classification of Bronze.
+    Each row gets its fate: valid, superseded by a later version of its transaction_id
+    (macros/cleaning.sql: version_order), or quarantined with every reason that applies. The latest
+    version decides: a bad correction quarantines, it does not resurrect the old one. -#}
+{%- set built_whole = [] %}
+{%- for table in ('transactions', 'transactions_quarantine') %}
+    {%- set relation = adapter.get_relation(this.database, this.schema, table) if execute else none %}
+    {%- if relation is none or not relation.is_table %}{% do built_whole.append(table) %}{% endif %}
+{%- endfor %}
+{%- set every_row = not landing_window_is_set() or flags.FULL_REFRESH or built_whole %}
 {%- set transaction_ids -%}
     {#- those with a version in the window's files, #}
     {{ keys_in_landing_window('transactions') }}
@@ -22,9 +33,62 @@
     select {{ cleaned_id('transaction_id') }} from {{ source('bronze', 'transactions') }}
     where {{ cleaned_id('product_id') }} in ({{ keys_in_landing_window('products') }})
 {%- endset %}
-select * from (
-    {{ classify_transactions(transaction_ids if landing_window_is_set() else none) }}
-) as versions
-{%- if flags.FULL_REFRESH %}
-where false
-{%- endif %}
+with bronze as (
+    {%- if every_row %}
+    select * from {{ source('bronze', 'transactions') }}
+    {%- else %}
+    {#- The filter comes before the version ranking, so the ranking reads only these rows. #}
+    {{ rows_with_cleaned_id(source('bronze', 'transactions'), 'transaction_id', transaction_ids) }}
+    union all
+    select * from {{ source('bronze', 'transactions') }}
+    where {{ in_landing_window() }} and {{ cleaned_id('transaction_id') }} is null
+    {%- endif %}
+),
+
+parsed as (
+    select
+        {{ cleaned_id('transaction_id') }} as transaction_id,
+        {{ cleaned_id('customer_id') }} as customer_id,
+        {{ cleaned_id('product_id') }} as product_id,
+        quantity,
+        total_amount,
+        transaction_date as transaction_date_given,
+        {{ parse_feed_timestamp('transaction_date') }} as transaction_at,
+        nullif(trim(payment_method), '') as payment_method,
+        nullif(trim(store_type), '') as store_type,
+        {{ lineage_columns() }}
+    from bronze
+),
+
+checked as {{ inlined() }} (
+    select
+        *,
+        {{ join_reasons([
+            missing_key_reason('transaction_id'),
+            "case when total_amount is null then 'missing total_amount' when total_amount <= 0 then 'total_amount <= 0' end",
+            "case when quantity is null then 'missing quantity' when quantity <= 0 then 'quantity <= 0' end",
+            "case when nullif(trim(transaction_date_given), '') is null then 'missing transaction_date'
+                  when transaction_at is null then 'unparseable transaction_date' end",
+        ]) }} as _quarantine_reason
+    from parsed
+),
+
+classified as (
+    {{ with_version_status('checked', 'transaction_id', '_quarantine_reason') }}
+)
+
+select
+    transaction_id,
+    customer_id,
+    product_id,
+    quantity,
+    total_amount,
+    transaction_date_given,
+    transaction_at,
+    cast(transaction_at as date) as transaction_date,
+    payment_method,
+    store_type,
+    _status,
+    case when _status = 'quarantined' then _quarantine_reason end as _quarantine_reason,
+    {{ lineage_columns() }}
+from classified

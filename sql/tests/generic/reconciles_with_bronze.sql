@@ -5,29 +5,28 @@
     version of them: the only Silver rows such a run changes. Without one (the nightly full refresh)
     it checks all of Bronze, whose rows it counts in Bronze itself.
     `versions` is the model holding the entity's Bronze rows already classified (customers_classified),
-    so the check reads their statuses there instead of classifying Bronze once more. `change_set`, where
-    an incremental run lists what it revisits (transactions_revisited), holds every version of the keys
-    it revisits, classified: outside a full refresh (which leaves it empty) the check covers its keys
-    and counts them there, so it comes down to Silver holding exactly their valid versions.
+    so the check reads their statuses there instead of classifying Bronze once more. With `change_set`,
+    `versions` holds what a run revisits (transactions_revisited): every version of the keys it
+    revisits, classified, and every Bronze row when the run built Silver whole. With a window the check
+    covers its keys and counts them there, so it comes down to Silver holding exactly their valid
+    versions.
     Severity error: `dbt build` skips what is built on the table (dbt holds back the models that depend
     on everything a test reads: the table and the Bronze beneath it). -#}
-{% test reconciles_with_bronze(model, entity, versions, change_set=none) %}
+{% test reconciles_with_bronze(model, entity, versions, change_set=false) %}
 {%- set key = entity_key(entity) %}
-{%- set revisited = change_set is not none and not flags.FULL_REFRESH %}
-{%- set versions = change_set if revisited else versions %}
 {%- if not landing_window_is_set() %}{% set keys = none %}
-{%- elif revisited %}{% set keys = 'select ' ~ key ~ ' from ' ~ versions %}
+{%- elif change_set %}{% set keys = 'select ' ~ key ~ ' from ' ~ versions %}
 {%- else %}{% set keys = keys_in_landing_window(entity) %}
 {%- endif %}
 with versions as (
     select * from {{ versions }}
-    {%- if keys is not none and not revisited %}
+    {%- if keys is not none and not change_set %}
     where {{ key }} in ({{ keys }})
     {%- endif %}
 ),
 
 bronze as (
-    {%- if revisited and keys is not none %}
+    {%- if change_set and keys is not none %}
     select * from versions
     {%- else %}
     select * from {{ source('bronze', entity) }}
