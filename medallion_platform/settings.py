@@ -135,15 +135,18 @@ def _duckdb_threads() -> int:
 
 
 # What DuckDB may hold in memory before it spills to disk (beside the warehouse file), in the Bronze loader
-# and in dbt alike. By default DuckDB's own default, 80% of the machine's memory: a row-number window over
-# every version of the largest table (20M transactions at scale 1.0) needs several GB and does not spill.
+# and in dbt alike. By default 1 GiB per DuckDB thread, the low end of DuckDB's guidance for
+# aggregation-heavy work (1-2 GB a thread), and never above DuckDB's own default, 80% of the machine's
+# memory: the pipeline shares the machine with Dagster's processes, and every large operation in it
+# spills (README, "Scale and speed").
 MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
-def _duckdb_memory_limit() -> str:
+def _duckdb_memory_limit(threads: int) -> str:
     value = os.environ.get("MEDALLION_DUCKDB_MEMORY_LIMIT", "").strip()
     if not value:
-        return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') * 0.8 / 2**30:.1f}GiB"
+        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        return f"{min(threads, machine * 0.8):.1f}GiB"
     if not MEMORY_SIZE.fullmatch(value):
         raise SettingsError(f"MEDALLION_DUCKDB_MEMORY_LIMIT={value!r} must be a size such as 3GB or 512MiB")
     return value
@@ -200,7 +203,8 @@ def get_settings() -> Settings:
     landing = _landing(data_dir)
     snowflake = _snowflake(landing) if warehouse == "snowflake" else None
     duckdb_path = _path("MEDALLION_DUCKDB_PATH", data_dir / "warehouse.duckdb")
-    duckdb_threads, duckdb_memory_limit = _duckdb_threads(), _duckdb_memory_limit()
+    duckdb_threads = _duckdb_threads()
+    duckdb_memory_limit = _duckdb_memory_limit(duckdb_threads)
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
                     duckdb_threads=duckdb_threads,
                     duckdb_memory_limit=duckdb_memory_limit, snowflake=snowflake, alert_webhook=_alert_webhook(),

@@ -168,6 +168,16 @@ def test_bad_settings_stop_with_the_variable_named(clean_env, variables, message
         get_settings()
 
 
+@pytest.mark.parametrize("threads, limit", [("2", "2.0GiB"), ("3", "3.0GiB"), ("100000", None)])
+def test_duckdb_may_hold_a_gib_per_thread_by_default_and_never_more_than_four_fifths_of_the_machine(
+        clean_env, threads, limit):
+    clean_env.setenv("MEDALLION_DUCKDB_THREADS", threads)
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    assert get_settings().duckdb_memory_limit == (limit or f"{machine * 0.8:.1f}GiB")
+    clean_env.setenv("MEDALLION_DUCKDB_MEMORY_LIMIT", "512MiB")
+    assert get_settings().duckdb_memory_limit == "512MiB"
+
+
 def test_s3_settings_build_an_s3_landing_zone(clean_env, tmp_path):
     clean_env.setenv("MEDALLION_DATA_DIR", str(tmp_path))
     clean_env.setenv("MEDALLION_LANDING", "s3")
