@@ -42,13 +42,16 @@ def warehouse_summary(warehouse: Warehouse) -> str:
         ranked = sorted(rejects.items(), key=lambda item: (item[0][0], -item[1], item[0][1]))
         lines += [f"  {source:<14} {why:<58} {n:>8,}" for (source, why), n in ranked] or ["  none"]
 
-    classified = [entity for entity in ENTITIES if ("silver", f"{entity}_classified") in relations]
-    if classified:
+    present = [entity for entity in ENTITIES if ("silver", f"{entity}_quarantine") in relations]
+    if present:
         lines += ["", "Quarantined in Silver, by reason / superseded by a later version"]
-        for entity in classified:
-            for status, reason, n in warehouse.query(
-                    f"SELECT _status, coalesce(_quarantine_reason, ''), count(*) FROM silver.{entity}_classified "
-                    "WHERE _status <> 'valid' GROUP BY 1, 2 ORDER BY 1, 3 DESC"):
-                label = reason if status == "quarantined" else "(superseded duplicate)"
-                lines.append(f"  {entity:<14} {label:<58} {n:>8,}")
+        for entity in present:
+            for reason, n in warehouse.query(f"SELECT reason, count(*) FROM silver.{entity}_quarantine "
+                                             "GROUP BY reason ORDER BY 2 DESC, 1"):
+                lines.append(f"  {entity:<14} {reason:<58} {n:>8,}")
+            # every version of a key but its latest, counted in Bronze
+            key = f"nullif(trim({entity[:-1]}_id), '')"
+            superseded = warehouse.query(f"SELECT count({key}) - count(DISTINCT {key}) FROM bronze.{entity}")[0][0]
+            if superseded:
+                lines.append(f"  {entity:<14} {'(superseded duplicate)':<58} {superseded:>8,}")
     return "\n".join(lines)

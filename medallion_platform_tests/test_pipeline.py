@@ -62,8 +62,8 @@ def test_the_summary_reports_each_table_as_the_warehouse_holds_it(pipeline, clea
     printed = {tuple(line.split()[:2]): line.split()[2] for line in capsys.readouterr().out.splitlines()
                if line.split()[:1] in (["bronze"], ["silver"], ["gold"])}
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        for schema, table in [("bronze", "transactions"), ("bronze", "rejects"), ("silver", "customers"),
-                              ("gold", "top_products")]:
+        for schema, table in [("bronze", "transactions"), ("bronze", "rejects"), ("silver", "customers_classified"),
+                              ("silver", "transactions_quarantine"), ("gold", "top_products")]:
             rows = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
             assert printed[(schema, table)] == f"{rows:,}" != "0"
 

@@ -18,18 +18,17 @@ def test_on_snowflake_the_summary_reads_snowflake(tmp_path):
         for statement in (
             "CREATE SCHEMA bronze", "CREATE SCHEMA silver",
             "CREATE TABLE bronze.customers (customer_id VARCHAR)",
-            "INSERT INTO bronze.customers VALUES ('C1'), ('C2'), ('C3')",
+            "INSERT INTO bronze.customers VALUES ('C1'), (' C1'), (''), ('C2')",
             "CREATE TABLE bronze.rejects (source VARCHAR, reason VARCHAR)",
             "INSERT INTO bronze.rejects VALUES ('customers', 'age is not INTEGER (thirty)'), "
             "('customers', 'age is not INTEGER (forty)'), ('customers', 'line cut short')",
-            "CREATE TABLE silver.customers_classified (_status VARCHAR, _quarantine_reason VARCHAR)",
-            "INSERT INTO silver.customers_classified VALUES ('valid', NULL), ('quarantined', 'no customer_id'), "
-            "('superseded', NULL)",
+            "CREATE TABLE silver.customers_quarantine (reason VARCHAR)",
+            "INSERT INTO silver.customers_quarantine VALUES ('no customer_id')",
         ):
             snowflake.query(statement)
 
         printed = [line.split() for line in warehouse_summary(snowflake).splitlines()]
-    assert ["bronze", "customers", "3"] in printed
+    assert ["bronze", "customers", "4"] in printed
     assert ["bronze", "rejects", "3"] in printed
     assert ["customers", "age", "is", "not", "INTEGER", "2"] in printed
     assert ["customers", "line", "cut", "short", "1"] in printed

@@ -48,8 +48,9 @@ follow_bronze = AutomationConditionSensorDefinition(
                 "the whole-history Gold tables and the dashboard refresh after a quarter-hour tick.",
 )
 
-# The dbt step whose incremental models a full refresh rebuilds from all of Bronze.
-INCREMENTAL_DBT_OPS = ("incremental_dbt_models",)
+# The dbt steps whose incremental models a full refresh rebuilds from all of Bronze: the classified
+# dimensions, and the models that follow the landing days.
+INCREMENTAL_DBT_OPS = ("silver_dbt_models", "incremental_dbt_models")
 
 nightly_full_refresh_job = define_asset_job(
     "nightly_full_refresh",

@@ -151,7 +151,7 @@ from {{ versions }}
     files (one rank per load), its row number and its load id; a row is the latest when its load and
     row number are the maximum's. `versions` is read three times, the others for the key and the
     lineage columns alone: a CTE passed here is declared `as {{ inlined() }} (...)`, so those reads
-    compute only those columns. -#}
+    compute only those columns (and so are the CTEs it reads, when they hold all of Bronze). -#}
 {% macro duckdb__with_version_status(versions, key, reason) -%}
 select
     {{ versions }}.*,

@@ -21,3 +21,22 @@
     select * from {{ relation }}
     where ({{ column }} like ' %' or {{ column }} like '% ') and {{ cleaned_id(column) }} in ({{ ids }})
 {%- endmacro %}
+
+{#- The Bronze loads of a dimension (customers, products) that its classified table (`classified`, the
+    incremental model's `this`) holds no row of yet: what a run classifies, like a Snowflake stream
+    whose offset is the table itself. A run that stops before its dbt step leaves its loads to the
+    next run, whatever day that run is for. -#}
+{% macro unclassified_loads(entity, classified) -%}
+    select distinct _load_id from {{ source('bronze', entity) }}
+    where _load_id not in (select _load_id from {{ classified }} where _load_id is not null)
+{%- endmacro %}
+
+{#- Whether a row (of Bronze, or of the classified table) is one a run classifies again: a version of a
+    key with a version in an unclassified load, or any row of such a load (one without a key too).
+    Every version of those keys, so the version ranking sees each key's whole history, late and older
+    versions included. `key` is the row's key as Silver reads it. -#}
+{% macro is_reclassified_version(entity, key, classified) -%}
+    ({{ key }} in (select {{ cleaned_id(entity_key(entity)) }} from {{ source('bronze', entity) }}
+                   where _load_id in ({{ unclassified_loads(entity, classified) }}))
+     or _load_id in ({{ unclassified_loads(entity, classified) }}))
+{%- endmacro %}

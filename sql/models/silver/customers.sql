@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#- One row per customer: the latest version. Customers with a bad email stay (email null,
     has_valid_email false), so their sales still count in Gold. -#}
 select

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#- Customer rows that cannot enter Silver, with the reason and where they came from. -#}
 select
     _quarantine_reason as reason,

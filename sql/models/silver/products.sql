@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#- One row per product: the latest version. A bad price or stock is nulled and flagged, the
     product stays, so its sales still count in Gold. -#}
 select

@@ -1,9 +1,20 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_where',
+    incremental_predicates=["{{ is_reclassified_version('products', 'product_id', this) }}"],
+) }}
 {#- Every Bronze product row, cleaned, with its fate: valid, superseded by a later version of its
     product_id (macros/cleaning.sql: version_order), or quarantined when it has no product_id. A bad
-    price or stock is nulled and flagged, the row stays. A table, so each row is classified once per
-    run: the Silver table, its quarantine and their tests all read it. -#}
-with bronze as (
+    price or stock is nulled and flagged, the row stays. Silver products and its quarantine are views of it.
+    Incremental: a run classifies every version of the keys the loads it holds no row of yet carry, and
+    those loads' rows, and replaces those rows (macros/entity_keys.sql: is_reclassified_version), instead
+    of classifying all of Bronze whenever a products file lands. A first build and the nightly full refresh
+    classify all of Bronze. -#}
+with bronze as {{ inlined() if not is_incremental() }} (
     select * from {{ source('bronze', 'products') }}
+    {%- if is_incremental() %}
+    where {{ is_reclassified_version('products', cleaned_id('product_id'), this) }}
+    {%- endif %}
 ),
 
 cleaned as {{ inlined() }} (

@@ -33,7 +33,9 @@
     select {{ cleaned_id('transaction_id') }} from {{ source('bronze', 'transactions') }}
     where {{ cleaned_id('product_id') }} in ({{ keys_in_landing_window('products') }})
 {%- endset %}
-with bronze as (
+{#- Every CTE the ranking reads is inlined when it holds all of Bronze (macros/cleaning.sql: inlined): each
+    read then computes only its columns, instead of DuckDB materializing 20M whole rows at scale 1.0. #}
+with bronze as {{ inlined() if every_row }} (
     {%- if every_row %}
     select * from {{ source('bronze', 'transactions') }}
     {%- else %}
@@ -45,7 +47,7 @@ with bronze as (
     {%- endif %}
 ),
 
-parsed as (
+parsed as {{ inlined() if every_row }} (
     select
         {{ cleaned_id('transaction_id') }} as transaction_id,
         {{ cleaned_id('customer_id') }} as customer_id,
