@@ -135,19 +135,16 @@ def _duckdb_threads() -> int:
 
 
 # What DuckDB may hold in memory before it spills to disk (beside the warehouse file), in the Bronze loader
-# and in dbt alike. By default 1.25 GiB per DuckDB thread, within DuckDB's guidance for aggregation-heavy
-# work (1-2 GB a thread), and never above DuckDB's own default, 80% of the machine's memory: the
-# pipeline shares the machine with Dagster's processes, and DuckDB's process holds about 1.3 GB more
-# than its limit at its peak. At 1 GiB a thread a first build at scale 1.0 ran out of memory in a test
-# whose IN-list of 20M ids does not spill (README, "Scale and speed").
+# and in dbt alike. By default DuckDB's own default, 80% of the machine's memory: with 2.5 GiB a scale-1.0
+# first build peaked at 4.2 GB, but a re-send day then ran out of memory in a test whose operator does not
+# spill (README, "Scale and speed"), and a default must not fail an ordinary day.
 MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
-def _duckdb_memory_limit(threads: int) -> str:
+def _duckdb_memory_limit() -> str:
     value = os.environ.get("MEDALLION_DUCKDB_MEMORY_LIMIT", "").strip()
     if not value:
-        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-        return f"{min(1.25 * threads, machine * 0.8):.2f}GiB"
+        return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') * 0.8 / 2**30:.1f}GiB"
     if not MEMORY_SIZE.fullmatch(value):
         raise SettingsError(f"MEDALLION_DUCKDB_MEMORY_LIMIT={value!r} must be a size such as 3GB or 512MiB")
     return value
@@ -204,8 +201,7 @@ def get_settings() -> Settings:
     landing = _landing(data_dir)
     snowflake = _snowflake(landing) if warehouse == "snowflake" else None
     duckdb_path = _path("MEDALLION_DUCKDB_PATH", data_dir / "warehouse.duckdb")
-    duckdb_threads = _duckdb_threads()
-    duckdb_memory_limit = _duckdb_memory_limit(duckdb_threads)
+    duckdb_threads, duckdb_memory_limit = _duckdb_threads(), _duckdb_memory_limit()
     return Settings(warehouse=warehouse, data_dir=data_dir, duckdb_path=duckdb_path, landing=landing,
                     duckdb_threads=duckdb_threads,
                     duckdb_memory_limit=duckdb_memory_limit, snowflake=snowflake, alert_webhook=_alert_webhook(),

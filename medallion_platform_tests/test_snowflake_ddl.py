@@ -165,8 +165,8 @@ def test_bronze_has_every_lineage_column_the_dbt_silver_models_read():
     dbt_sql = "\n".join(path.read_text(encoding="utf-8") for path in
                         [*(DBT_PROJECT_DIR / "models" / "silver").glob("*.sql"), DBT_PROJECT_DIR / "macros" / "cleaning.sql"])
     read = {name for name, _ in duckdb_loader.LINEAGE_COLUMNS if re.search(rf"\b{name}\b", dbt_sql)}
-    order = re.search(r"macro version_order\(\)[^[]*\[([^]]*)\]", dbt_sql).group(1)
-    assert set(re.findall(r"'(\w+)'", order)) <= read, order
+    order = re.findall(r"macro (?:version|file)_order\(\)[^[]*\[([^]]*)\]", dbt_sql)
+    assert len(order) == 2 and set(re.findall(r"'(\w+)'", "".join(order))) <= read, order
     for source in SOURCES.values():
         assert read <= {name for name, _ in bronze_columns(source)}, source.name
 

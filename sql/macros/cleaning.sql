@@ -101,7 +101,12 @@
     any order, a late file for an older day, or an object reverted to earlier content all give the
     Silver of one run over every file. The Bronze loaders fill every one of these columns. -#}
 {% macro version_order() -%}
-    {{ return(['_landing_date', '_file_last_modified', '_source_file', '_row_number', '_load_id']) }}
+    {{ return(file_order() + ['_row_number', '_load_id']) }}
+{%- endmacro %}
+
+{#- The order of the landed files among themselves: the first part of version_order. -#}
+{% macro file_order() -%}
+    {{ return(['_landing_date', '_file_last_modified', '_source_file']) }}
 {%- endmacro %}
 
 {#- All the reasons that apply, '; '-separated, or null when none does. Each condition is a reason or NULL;
@@ -147,9 +152,9 @@ from {{ versions }}
 {#- DuckDB's window operator does not spill: numbering all 20M transactions of a scale-1.0 first build
     needs more memory than a 3 GB limit allows. Its hash aggregate and hash join do spill, so each key's
     latest version is found as a maximum and joined back. The maximum is over whole numbers only, as text
-    in an aggregate's state does not spill either: a version is its file's place in the order of the
-    files (one rank per load), its row number and its load id; a row is the latest when its load and
-    row number are the maximum's. `versions` is read three times, the others for the key and the
+    in an aggregate's state does not spill either: a version is its file's rank in file_order (one per
+    load), then the rest of version_order, its row number and its load id; a row is the latest when its
+    load and row number are the maximum's. `versions` is read three times, the others for the key and the
     lineage columns alone: a CTE passed here is declared `as {{ inlined() }} (...)`, so those reads
     compute only those columns (and so are the CTEs it reads, when they hold all of Bronze). -#}
 {% macro duckdb__with_version_status(versions, key, reason) -%}
@@ -165,8 +170,8 @@ left join (
         max(struct_pack(files_in_order.file_rank, {{ versions }}._row_number, {{ versions }}._load_id)) as version
     from {{ versions }}
     inner join (
-        select _load_id, dense_rank() over (order by {{ version_order()[:-2] | join(', ') }}) as file_rank
-        from (select distinct _load_id, {{ version_order()[:-2] | join(', ') }} from {{ versions }}) as loads
+        select _load_id, dense_rank() over (order by {{ file_order() | join(', ') }}) as file_rank
+        from (select distinct _load_id, {{ file_order() | join(', ') }} from {{ versions }}) as loads
     ) as files_in_order
         on {{ versions }}._load_id = files_in_order._load_id
     where {{ versions }}.{{ key }} is not null
@@ -186,8 +191,8 @@ left join (
     end
 {%- endmacro %}
 
-{#- How a CTE that with_version_status reads twice is declared: DuckDB materializes a CTE read more than
-    once, every row and column of it; inlined, each read computes only the columns it uses. -#}
+{#- How a CTE that with_version_status reads more than once is declared: DuckDB materializes such a CTE,
+    every row and column of it; inlined, each read computes only the columns it uses. -#}
 {% macro inlined() -%}
     {{ return(adapter.dispatch('inlined', 'medallion')()) }}
 {%- endmacro %}
