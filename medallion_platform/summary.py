@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from medallion_platform.sources import SOURCES
 from medallion_platform.warehouse import Warehouse
 
 LAYERS = ("bronze", "silver", "gold")
@@ -50,7 +51,7 @@ def warehouse_summary(warehouse: Warehouse) -> str:
                                              "GROUP BY reason ORDER BY 2 DESC, 1"):
                 lines.append(f"  {entity:<14} {reason:<58} {n:>8,}")
             # every version of a key but its latest, counted in Bronze
-            key = f"nullif(trim({entity[:-1]}_id), '')"
+            key = f"nullif(trim({SOURCES[entity].primary_key}), '')"
             superseded = warehouse.query(f"SELECT count({key}) - count(DISTINCT {key}) FROM bronze.{entity}")[0][0]
             if superseded:
                 lines.append(f"  {entity:<14} {'(superseded duplicate)':<58} {superseded:>8,}")

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import duckdb
 
+from medallion_platform.sources import SOURCES
+
 RECONCILED_ENTITIES = ("customers", "products", "transactions")
-KEYS = {"customers": "customer_id", "products": "product_id", "transactions": "transaction_id"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,6 @@ def reconcile(con: duckdb.DuckDBPyConnection, entity: str) -> Reconciliation:
         f"SELECT (SELECT count(*) FROM bronze.{entity}), (SELECT count(*) FROM silver.{entity}),"
         f" (SELECT count(*) FROM silver.{entity}_quarantine),"
         f" (SELECT count(key) - count(DISTINCT key) FROM"
-        f"  (SELECT nullif(trim({KEYS[entity]}), '') AS key FROM bronze.{entity}))"
+        f"  (SELECT nullif(trim({SOURCES[entity].primary_key}), '') AS key FROM bronze.{entity}))"
     ).fetchone()
     return Reconciliation(entity, bronze, silver, quarantined, superseded)
